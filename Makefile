@@ -1,0 +1,53 @@
+# The two commands: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install install-dev lint typecheck pytest bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# torch first, pinned: an unpinned torch pulls CUDA builds several GB large.
+$(VENV)/.installed-all: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[all]'
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed-all
+	$(BIN)/pip install -q -e '.[all,dev]'
+	touch $@
+
+install: $(VENV)/.installed-all
+install-dev: $(VENV)/.installed-dev
+
+run: install
+	$(BIN)/tunehub server --host $(HOST) --port $(PORT)
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# mypy needs the import layout (tunehub/, tunehub/server/, ...), not the source folders:
+# build it as a tree of links.
+typecheck: install-dev
+	rm -rf build/typecheck && mkdir -p build/typecheck/tunehub
+	cp -rs "$(CURDIR)/sdk/." build/typecheck/tunehub/
+	ln -s "$(CURDIR)/server" build/typecheck/tunehub/server
+	ln -s "$(CURDIR)/workers" build/typecheck/tunehub/workers
+	ln -s "$(CURDIR)/migrations" build/typecheck/tunehub/migrations
+	cd build/typecheck && "$(CURDIR)/$(BIN)/mypy" --config-file "$(CURDIR)/pyproject.toml" -p tunehub
+
+pytest: install-dev
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+bench: install-dev
+	$(BIN)/python -m bench.throughput
+
+clean:
+	rm -rf build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

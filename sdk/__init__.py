@@ -1,0 +1,39 @@
+"""Tunehub SDK: ``Client``, ``Study``, ``Trial`` and the search-space types.
+
+Light on purpose (httpx and pydantic): a training script talks to the service
+without importing torch, SQLAlchemy or Ray.
+"""
+
+from tunehub.client import Client
+from tunehub.errors import (
+    ConflictError,
+    InvalidError,
+    NotFoundError,
+    ServerUnavailable,
+    TrialPruned,
+    TunehubError,
+)
+from tunehub.schema import Decision, Direction, TrialState
+from tunehub.space import Categorical, Float, Int
+from tunehub.study import Study, Trial
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Categorical",
+    "Client",
+    "ConflictError",
+    "Decision",
+    "Direction",
+    "Float",
+    "Int",
+    "InvalidError",
+    "NotFoundError",
+    "ServerUnavailable",
+    "Study",
+    "Trial",
+    "TrialPruned",
+    "TrialState",
+    "TunehubError",
+    "__version__",
+]

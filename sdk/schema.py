@@ -1,0 +1,243 @@
+"""The wire schema: request and response bodies of ``/api/v1``.
+
+The server and the SDK both import these models, so the client validates what
+it sends exactly as the server will. Other languages depend on these shapes:
+add optional keys, never rename or remove one.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from tunehub.space import ParamSpec, ParamValue, check_conditions
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}$")
+
+
+class TrialState(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    PRUNED = "pruned"
+    STOPPED = "stopped"
+
+    @property
+    def finished(self) -> bool:
+        return self not in (TrialState.PENDING, TrialState.RUNNING)
+
+
+class Direction(StrEnum):
+    MINIMIZE = "minimize"
+    MAXIMIZE = "maximize"
+
+
+class Decision(StrEnum):
+    CONTINUE = "continue"
+    STOP = "stop"
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Objective(_Body):
+    name: str = Field(min_length=1, max_length=200)
+    direction: Direction = Direction.MINIMIZE
+
+
+class PolicySpec(_Body):
+    name: str = Field(default="random", min_length=1)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class StudySpec(_Body):
+    """Everything that defines how a study searches; two creates agree when their specs do."""
+
+    space: dict[str, ParamSpec]
+    objectives: list[Objective] = Field(min_length=1)
+    policy: PolicySpec = Field(default_factory=PolicySpec)
+    seed: int | None = Field(default=None, ge=0, le=2**63 - 1)
+    heartbeat_grace_seconds: float | None = Field(
+        default=600.0,
+        gt=0,
+        description="A running trial with no heartbeat for this long becomes failed; "
+        "null disables the check.",
+    )
+    max_retries: int = Field(
+        default=0,
+        ge=0,
+        le=100,
+        description="How many times a trial that lost its worker is asked again.",
+    )
+
+    @field_validator("space")
+    @classmethod
+    def _check_space(cls, space: dict[str, Any]) -> dict[str, Any]:
+        if not space:
+            raise ValueError("space is empty: declare at least one parameter")
+        for name in space:
+            if not name or len(name) > 200:
+                raise ValueError(f"parameter name {name!r} must have 1 to 200 characters")
+        check_conditions(space)
+        return space
+
+    @field_validator("objectives")
+    @classmethod
+    def _check_objectives(cls, objectives: list[Objective]) -> list[Objective]:
+        names = [o.name for o in objectives]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"objective {name!r} is listed twice: names must be unique")
+        return objectives
+
+    @field_validator("heartbeat_grace_seconds")
+    @classmethod
+    def _check_grace(cls, grace: float | None) -> float | None:
+        if grace is not None and not math.isfinite(grace):
+            raise ValueError("heartbeat_grace_seconds must be a finite number of seconds or null")
+        return grace
+
+
+class StudyCreate(StudySpec):
+    name: str
+    user_attrs: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, name: str) -> str:
+        if not NAME_PATTERN.match(name):
+            raise ValueError(
+                f"study name {name!r} is not allowed: use 1 to 200 letters, digits or ._:/@+- "
+                "and start with a letter or digit"
+            )
+        return name
+
+    def spec(self) -> StudySpec:
+        return StudySpec.model_validate(self.model_dump(exclude={"name", "user_attrs"}))
+
+
+class StudyOut(StudySpec):
+    model_config = ConfigDict(extra="ignore")
+
+    id: int
+    name: str
+    seed: int | None = None
+    user_attrs: dict[str, Any] = Field(default_factory=dict)
+    trial_counts: dict[TrialState, int] = Field(default_factory=dict)
+    created_at: datetime
+    updated_at: datetime
+
+
+class StudyList(BaseModel):
+    studies: list[StudyOut]
+    count: int
+
+
+class AskRequest(_Body):
+    count: int = Field(default=1, ge=1, le=1000)
+    worker: str | None = Field(default=None, max_length=200)
+    request_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="Repeating a request id returns the trials the first request got.",
+    )
+
+
+class TrialOut(BaseModel):
+    id: int
+    study_id: int
+    number: int
+    state: TrialState
+    params: dict[str, ParamValue]
+    budget: float | None = None
+    instance: str | None = None
+    parent_id: int | None = None
+    worker: str | None = None
+    values: dict[str, float] | None = None
+    metrics: dict[str, Any] | None = None
+    cost: float | None = None
+    error: str | None = None
+    policy_meta: dict[str, Any] | None = None
+    retries: int = 0
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    heartbeat_at: datetime | None = None
+
+
+class TrialList(BaseModel):
+    trials: list[TrialOut]
+    count: int
+
+
+class ReportRequest(_Body):
+    step: int = Field(ge=0)
+    values: dict[str, float] = Field(min_length=1)
+
+
+class ReportResponse(BaseModel):
+    decision: Decision
+
+
+class TellRequest(_Body):
+    """Either ``values`` (a completed trial) or a ``state`` of failed, pruned or stopped."""
+
+    values: dict[str, float] | None = None
+    state: TrialState | None = None
+    metrics: dict[str, Any] | None = None
+    cost: float | None = None
+    error: str | None = Field(default=None, max_length=100_000)
+
+    @model_validator(mode="after")
+    def _check_outcome(self) -> TellRequest:
+        if self.state in (TrialState.PENDING, TrialState.RUNNING):
+            raise ValueError(
+                f"state {self.state.value!r} cannot be told: use completed, failed, pruned "
+                "or stopped"
+            )
+        if self.values is None and self.state in (None, TrialState.COMPLETED):
+            raise ValueError(
+                "values is missing: a completed trial needs its objective values, "
+                'e.g. {"values": {"loss": 0.3}}, or tell {"state": "failed"}'
+            )
+        if self.cost is not None and not (math.isfinite(self.cost) and self.cost >= 0):
+            raise ValueError(f"cost is {self.cost}: give a finite number >= 0")
+        return self
+
+
+class EnqueueRequest(_Body):
+    params: dict[str, ParamValue]
+    request_id: str | None = Field(default=None, min_length=1, max_length=128)
+
+
+class HeartbeatResponse(BaseModel):
+    state: TrialState
+
+
+class Problem(BaseModel):
+    """An ``application/problem+json`` error body (RFC 9457)."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, str]] = Field(default_factory=list)
+
+
+class TrialBatch(BaseModel):
+    """Trials answered by ask and best (the Pareto set when there are several objectives)."""
+
+    trials: list[TrialOut]
+
+
+class ReportOut(BaseModel):
+    step: int
+    values: dict[str, float]
+    created_at: datetime

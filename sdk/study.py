@@ -1,0 +1,301 @@
+"""``Study`` and ``Trial``: the ask/tell loop of the SDK."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import traceback
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from tunehub.errors import TrialPruned
+from tunehub.schema import (
+    AskRequest,
+    Decision,
+    ReportResponse,
+    StudyOut,
+    TellRequest,
+    TrialBatch,
+    TrialList,
+    TrialOut,
+    TrialState,
+)
+from tunehub.space import ParamValue
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from tunehub.client import Client
+
+Value = float | Mapping[str, float] | Sequence[float]
+
+
+def default_worker() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Study:
+    def __init__(self, client: Client, info: StudyOut) -> None:
+        self.client = client
+        self.info = info
+
+    @property
+    def id(self) -> int:
+        return self.info.id
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def objective_names(self) -> list[str]:
+        return [o.name for o in self.info.objectives]
+
+    def refresh(self) -> Study:
+        self.info = StudyOut.model_validate(self.client.request("GET", f"/studies/{self.id}"))
+        return self
+
+    def ask(self, worker: str | None = None) -> Trial:
+        """Start one trial. It is heartbeated in the background until it is told."""
+        return self.ask_batch(1, worker=worker)[0]
+
+    def ask_batch(self, count: int, worker: str | None = None) -> list[Trial]:
+        request = AskRequest(
+            count=count, worker=worker or default_worker(), request_id=uuid.uuid4().hex
+        )
+        body = self.client.request(
+            "POST", f"/studies/{self.id}/ask", json=request.model_dump(mode="json")
+        )
+        trials = [Trial(self, t) for t in TrialBatch.model_validate(body).trials]
+        grace = self.info.heartbeat_grace_seconds
+        if grace is not None:
+            for trial in trials:
+                self.client.heartbeats.add(trial.id, min(max(grace / 4, 0.5), 60.0))
+        return trials
+
+    def enqueue(self, params: Mapping[str, ParamValue]) -> TrialOut:
+        """Queue a configuration ahead of the policy's suggestions."""
+        body = {"params": dict(params), "request_id": uuid.uuid4().hex}
+        return TrialOut.model_validate(
+            self.client.request("POST", f"/studies/{self.id}/enqueue", json=body)
+        )
+
+    def trials(self, state: TrialState | Iterable[TrialState] | None = None) -> list[TrialOut]:
+        """All trials (optionally in the given states), paging through the API."""
+        states = [state] if isinstance(state, TrialState | str) else list(state or [])
+        out: list[TrialOut] = []
+        while True:
+            params: dict[str, Any] = {"limit": 1000, "offset": len(out)}
+            if states:
+                params["state"] = [TrialState(s).value for s in states]
+            page = TrialList.model_validate(
+                self.client.request("GET", f"/studies/{self.id}/trials", params=params)
+            )
+            out.extend(page.trials)
+            if not page.trials or len(out) >= page.count:
+                return out
+
+    @property
+    def best_trials(self) -> list[TrialOut]:
+        """The best trial, or the Pareto set for several objectives."""
+        body = self.client.request("GET", f"/studies/{self.id}/best")
+        return TrialBatch.model_validate(body).trials
+
+    @property
+    def best_trial(self) -> TrialOut | None:
+        best = self.best_trials
+        return best[0] if best else None
+
+    def optimize(
+        self,
+        fn: Callable[[Trial], Value | None],
+        n_trials: int,
+        n_workers: int = 1,
+        catch: tuple[type[BaseException], ...] = (),
+    ) -> None:
+        """Run ``fn`` on ``n_trials`` trials with ``n_workers`` threads.
+
+        ``fn`` returns the objective value(s), or tells the trial itself. An
+        exception is told as a failure with its traceback; exceptions in
+        ``catch`` are then ignored, others stop the loop and are raised here.
+        """
+        remaining = [n_trials]
+        lock = threading.Lock()
+        errors: list[BaseException] = []
+
+        def take() -> bool:
+            with lock:
+                if remaining[0] <= 0 or errors:
+                    return False
+                remaining[0] -= 1
+                return True
+
+        def loop() -> None:
+            while take():
+                try:
+                    with self.ask() as trial:
+                        result = fn(trial)
+                        if not trial.finished:
+                            if result is None:
+                                raise ValueError(
+                                    "the objective returned None and did not tell the trial"
+                                )
+                            trial.tell(result)
+                except catch:
+                    continue
+                except TrialPruned:
+                    continue
+                except BaseException as error:
+                    with lock:
+                        errors.append(error)
+                    return
+
+        threads = [threading.Thread(target=loop, daemon=True) for _ in range(max(1, n_workers))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if errors:
+            raise errors[0]
+
+    def trials_dataframe(self) -> pd.DataFrame:
+        """One row per trial: number, state, values, params_*, metrics_*, cost, times."""
+        import pandas as pd
+
+        rows = []
+        for t in self.trials():
+            row: dict[str, Any] = {
+                "number": t.number,
+                "state": t.state.value,
+                "worker": t.worker,
+                "budget": t.budget,
+                "cost": t.cost,
+                "started_at": t.started_at,
+                "finished_at": t.finished_at,
+                "error": t.error,
+            }
+            for name in self.objective_names:
+                row[f"values_{name}"] = (t.values or {}).get(name)
+            row.update({f"params_{k}": v for k, v in t.params.items()})
+            row.update({f"metrics_{k}": v for k, v in (t.metrics or {}).items()})
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+
+class Trial:
+    """A running trial handed out by ``Study.ask``.
+
+    As a context manager it tells a failure (with the traceback) when the block
+    raises, ``pruned`` on ``TrialPruned``, and a failure when the block ends
+    without a tell.
+    """
+
+    def __init__(self, study: Study, info: TrialOut) -> None:
+        self.study = study
+        self.info = info
+
+    @property
+    def id(self) -> int:
+        return self.info.id
+
+    @property
+    def number(self) -> int:
+        return self.info.number
+
+    @property
+    def params(self) -> dict[str, ParamValue]:
+        return self.info.params
+
+    @property
+    def budget(self) -> float | None:
+        return self.info.budget
+
+    @property
+    def parent_id(self) -> int | None:
+        return self.info.parent_id
+
+    @property
+    def finished(self) -> bool:
+        return self.info.state.finished
+
+    def report(self, step: int, value: Value) -> bool:
+        """Record an intermediate value; returns ``True`` when the trial should stop."""
+        body = {"step": step, "values": self._values(value)}
+        answer = self.study.client.request("POST", f"/trials/{self.id}/reports", json=body)
+        return ReportResponse.model_validate(answer).decision == Decision.STOP
+
+    def tell(
+        self,
+        value: Value,
+        *,
+        metrics: Mapping[str, Any] | None = None,
+        cost: float | None = None,
+    ) -> TrialOut:
+        """Complete the trial with its objective value(s)."""
+        return self._tell(
+            TellRequest(
+                values=self._values(value),
+                metrics=dict(metrics) if metrics is not None else None,
+                cost=cost,
+            )
+        )
+
+    def fail(self, error: str = "", *, metrics: Mapping[str, Any] | None = None) -> TrialOut:
+        return self._tell(
+            TellRequest(
+                state=TrialState.FAILED,
+                error=error or None,
+                metrics=dict(metrics) if metrics is not None else None,
+            )
+        )
+
+    def prune(self) -> TrialOut:
+        return self._tell(TellRequest(state=TrialState.PRUNED))
+
+    def heartbeat(self) -> None:
+        self.study.client.request("POST", f"/trials/{self.id}/heartbeat")
+
+    def _tell(self, request: TellRequest) -> TrialOut:
+        body = self.study.client.request(
+            "POST",
+            f"/trials/{self.id}/tell",
+            json=request.model_dump(mode="json", exclude_none=True),
+        )
+        self.info = TrialOut.model_validate(body)
+        self.study.client.heartbeats.remove(self.id)
+        return self.info
+
+    def _values(self, value: Value) -> dict[str, float]:
+        names = self.study.objective_names
+        if isinstance(value, Mapping):
+            return {k: float(v) for k, v in value.items()}
+        if isinstance(value, int | float):
+            if len(names) != 1:
+                raise ValueError(
+                    f"this study has objectives {names}: give a dict or a sequence of values"
+                )
+            return {names[0]: float(value)}
+        values = list(value)
+        if len(values) != len(names):
+            raise ValueError(f"expected {len(names)} values for {names}, got {len(values)}")
+        return {n: float(v) for n, v in zip(names, values)}
+
+    def __enter__(self) -> Trial:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.finished:
+            return
+        if exc_type is None:
+            self.fail("the trial's with-block ended without telling a result")
+        elif issubclass(exc_type, TrialPruned):
+            self.prune()
+        else:
+            self.fail("".join(traceback.format_exception(exc_type, exc, tb)))

@@ -1,0 +1,36 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+import tunehub
+from fastapi import FastAPI
+from tunehub.server.api import problems
+from tunehub.server.api.routes import studies, trials
+from tunehub.server.settings import database_url
+from tunehub.server.store.engine import is_sqlite, make_engine
+from tunehub.server.store.migrate import ensure_current
+
+
+def create_app(url: str | None = None) -> FastAPI:
+    """Build the app on ``url`` (default ``TUNEHUB_DATABASE_URL``).
+
+    SQLite migrates itself; any other database must already be at the current
+    schema (``tunehub db upgrade``), otherwise ``SchemaOutOfDate`` is raised.
+    """
+    engine = make_engine(url or database_url())
+    ensure_current(engine, auto_upgrade=is_sqlite(engine))
+    app = FastAPI(
+        title="Tunehub",
+        version=tunehub.__version__,
+        description="Hyperparameter optimization as a service: studies, trials, ask and tell.",
+    )
+    app.state.engine = engine
+    problems.install(app)
+    app.include_router(studies.router, prefix="/api/v1")
+    app.include_router(trials.router, prefix="/api/v1")
+
+    @app.get("/api/v1/health", tags=["service"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": tunehub.__version__}
+
+    return app

@@ -1,0 +1,57 @@
+"""Database rows to wire models; times become UTC datetimes here."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from tunehub.schema import ReportOut, StudyOut, TrialOut, TrialState
+from tunehub.server.store.studies import parse_spec
+
+
+def _time(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def study_out(row: sa.Row[Any], counts: dict[TrialState, int] | None = None) -> StudyOut:
+    spec = parse_spec(row.spec)
+    return StudyOut(
+        **spec.model_dump(),
+        id=row.id,
+        name=row.name,
+        user_attrs=row.user_attrs,
+        trial_counts=counts or {},
+        created_at=datetime.fromtimestamp(row.created_at, UTC),
+        updated_at=datetime.fromtimestamp(row.updated_at, UTC),
+    )
+
+
+def trial_out(row: sa.Row[Any]) -> TrialOut:
+    return TrialOut(
+        id=row.id,
+        study_id=row.study_id,
+        number=row.number,
+        state=TrialState(row.state),
+        params=row.params,
+        budget=row.budget,
+        instance=row.instance,
+        parent_id=row.parent_id,
+        worker=row.worker,
+        values=row.values,
+        metrics=row.metrics,
+        cost=row.cost,
+        error=row.error,
+        policy_meta=row.policy_meta,
+        retries=row.retries,
+        created_at=datetime.fromtimestamp(row.created_at, UTC),
+        started_at=_time(row.started_at),
+        finished_at=_time(row.finished_at),
+        heartbeat_at=_time(row.heartbeat_at),
+    )
+
+
+def report_out(row: sa.Row[Any]) -> ReportOut:
+    return ReportOut(
+        step=row.step, values=row.values, created_at=datetime.fromtimestamp(row.created_at, UTC)
+    )

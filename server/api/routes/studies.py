@@ -1,0 +1,139 @@
+"""Study endpoints: create, read, list, delete; ask, enqueue, trials, best."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Query, Response, status
+from tunehub.schema import (
+    AskRequest,
+    EnqueueRequest,
+    StudyCreate,
+    StudyList,
+    StudyOut,
+    TrialBatch,
+    TrialList,
+    TrialOut,
+    TrialState,
+)
+from tunehub.server.api.convert import study_out, trial_out
+from tunehub.server.api.deps import EngineDep
+from tunehub.server.errors import NotFound
+from tunehub.server.flows import ask as ask_flow
+from tunehub.server.flows.results import best_trials
+from tunehub.server.flows.studies import create_study, require_study
+from tunehub.server.store import studies as study_store
+from tunehub.server.store import trials as trial_store
+from tunehub.server.store.transactions import run_read, run_write
+
+router = APIRouter(prefix="/studies", tags=["studies"])
+
+Limit = Annotated[int, Query(ge=1, le=1000, description="Page size (1 to 1000).")]
+Offset = Annotated[int, Query(ge=0, description="Rows to skip.")]
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": StudyOut, "description": "The study exists with this spec."}},
+)
+def create(body: StudyCreate, engine: EngineDep, response: Response) -> StudyOut:
+    """Create a study; the same name with the same spec answers 200 with the existing one."""
+    row, created = create_study(engine, body)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    counts = run_read(engine, lambda conn: study_store.trial_counts(conn, [row.id]))
+    return study_out(row, counts[row.id])
+
+
+@router.get("")
+def list_(
+    engine: EngineDep,
+    name: str | None = None,
+    search: str | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> StudyList:
+    """Studies in creation order; ``name`` selects one by exact name, ``search`` by substring."""
+
+    def work(conn: sa.Connection) -> StudyList:
+        rows, total = study_store.list_studies(
+            conn,
+            name=name,
+            search=search,
+            limit=limit,
+            offset=offset,
+        )
+        counts = study_store.trial_counts(conn, [r.id for r in rows])
+        return StudyList(studies=[study_out(r, counts[r.id]) for r in rows], count=total)
+
+    return run_read(engine, work)
+
+
+@router.get("/{study_id}")
+def get(study_id: int, engine: EngineDep) -> StudyOut:
+    def work(conn: sa.Connection) -> StudyOut:
+        row = require_study(conn, study_id)
+        counts = study_store.trial_counts(conn, [study_id])
+        return study_out(row, counts[study_id])
+
+    return run_read(engine, work)
+
+
+@router.delete("/{study_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete(study_id: int, engine: EngineDep) -> Response:
+    """Delete a study with all its trials and reports."""
+    if not run_write(engine, lambda conn: study_store.delete_study(conn, study_id)):
+        raise NotFound(f"study {study_id} does not exist")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{study_id}/ask")
+def ask(study_id: int, body: AskRequest, engine: EngineDep) -> TrialBatch:
+    """Start ``count`` trials for ``worker``: enqueued ones first, then the policy's."""
+    return TrialBatch(trials=[trial_out(r) for r in ask_flow.ask(engine, study_id, body)])
+
+
+@router.post(
+    "/{study_id}/enqueue",
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": TrialOut, "description": "Repeated request id."}},
+)
+def enqueue(study_id: int, body: EnqueueRequest, engine: EngineDep, response: Response) -> TrialOut:
+    """Put a known configuration first in line; the next ask hands it out."""
+    row, created = ask_flow.enqueue(engine, study_id, body)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return trial_out(row)
+
+
+@router.get("/{study_id}/trials")
+def trials(
+    study_id: int,
+    engine: EngineDep,
+    state: Annotated[list[TrialState] | None, Query()] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> TrialList:
+    """Trials in number order, optionally only those in the given states."""
+
+    def work(conn: sa.Connection) -> TrialList:
+        require_study(conn, study_id)
+        rows, total = trial_store.list_trials(
+            conn,
+            study_id=study_id,
+            states=state,
+            limit=limit,
+            offset=offset,
+        )
+        return TrialList(trials=[trial_out(r) for r in rows], count=total)
+
+    return run_read(engine, work)
+
+
+@router.get("/{study_id}/best")
+def best(study_id: int, engine: EngineDep) -> TrialBatch:
+    """The best completed trial, or the Pareto set when there are several objectives."""
+    rows = run_read(engine, lambda conn: best_trials(conn, study_id))
+    return TrialBatch(trials=[trial_out(r) for r in rows])

@@ -1,0 +1,53 @@
+"""Trial endpoints: read, intermediate reports, tell, heartbeat."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from fastapi import APIRouter
+from tunehub.schema import (
+    HeartbeatResponse,
+    ReportOut,
+    ReportRequest,
+    ReportResponse,
+    TellRequest,
+    TrialOut,
+)
+from tunehub.server.api.convert import report_out, trial_out
+from tunehub.server.api.deps import EngineDep
+from tunehub.server.flows import results
+from tunehub.server.store import trials as trial_store
+from tunehub.server.store.transactions import run_read
+
+router = APIRouter(prefix="/trials", tags=["trials"])
+
+
+@router.get("/{trial_id}")
+def get(trial_id: int, engine: EngineDep) -> TrialOut:
+    return trial_out(run_read(engine, lambda conn: results.require_trial(conn, trial_id)))
+
+
+@router.post("/{trial_id}/reports")
+def report(trial_id: int, body: ReportRequest, engine: EngineDep) -> ReportResponse:
+    """Record an intermediate result; the answer says whether the trial should stop."""
+    return ReportResponse(decision=results.report(engine, trial_id, body))
+
+
+@router.get("/{trial_id}/reports")
+def reports(trial_id: int, engine: EngineDep) -> list[ReportOut]:
+    def work(conn: sa.Connection) -> list[ReportOut]:
+        results.require_trial(conn, trial_id)
+        return [report_out(r) for r in trial_store.list_reports(conn, trial_id)]
+
+    return run_read(engine, work)
+
+
+@router.post("/{trial_id}/tell")
+def tell(trial_id: int, body: TellRequest, engine: EngineDep) -> TrialOut:
+    """Finish a trial with its values, or as failed, pruned or stopped. Safe to repeat."""
+    return trial_out(results.tell(engine, trial_id, body))
+
+
+@router.post("/{trial_id}/heartbeat")
+def heartbeat(trial_id: int, engine: EngineDep) -> HeartbeatResponse:
+    """Keep a running trial alive; it fails once no heartbeat came within the study's grace."""
+    return HeartbeatResponse(state=results.heartbeat(engine, trial_id))

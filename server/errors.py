@@ -1,0 +1,30 @@
+"""Errors the flows raise; the API turns each into an ``application/problem+json`` answer."""
+
+from __future__ import annotations
+
+
+class TunehubError(Exception):
+    status = 500
+    title = "Internal error"
+
+    def __init__(self, detail: str, *, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+
+
+class NotFound(TunehubError):
+    status = 404
+    title = "Not found"
+
+
+class Conflict(TunehubError):
+    status = 409
+    title = "Conflict"
+
+
+class Invalid(TunehubError):
+    """Well-formed JSON that does not fit the study (a value outside the space, ...)."""
+
+    status = 422
+    title = "Invalid input"

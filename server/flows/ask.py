@@ -1,0 +1,151 @@
+"""The ask flow: hand out trials to a worker under the study's lock.
+
+Order of work inside one write transaction: answer a repeated request id with
+the trials it got before; fail trials whose heartbeat expired (and queue their
+retries); start enqueued configurations; ask the policy for the rest.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from tunehub.schema import AskRequest, EnqueueRequest, PolicySpec, StudySpec, TrialState
+from tunehub.server.errors import Invalid
+from tunehub.server.flows.studies import require_study
+from tunehub.server.policies.base import Policy, StudyView, Suggestion
+from tunehub.server.policies.registry import build_policy
+from tunehub.server.space.params import ParamError, check_params
+from tunehub.server.store import studies as study_store
+from tunehub.server.store import trials as trial_store
+from tunehub.server.store.transactions import run_write
+
+
+def ask(engine: Engine, study_id: int, request: AskRequest) -> list[sa.Row[Any]]:
+    def work(conn: sa.Connection) -> list[sa.Row[Any]]:
+        study = require_study(conn, study_id, lock=True)
+        if request.request_id is not None:
+            earlier = trial_store.trials_for_request(
+                conn, study_id=study_id, request_id=request.request_id
+            )
+            if earlier:
+                return earlier
+        spec = study_store.parse_spec(study.spec)
+        now = time.time()
+        next_number = study.trial_count + requeue_expired(conn, study, spec, now)
+        taken = trial_store.take_pending(
+            conn,
+            study_id=study_id,
+            count=request.count,
+            worker=request.worker,
+            request_id=request.request_id,
+            now=now,
+        )
+        remaining = request.count - len(taken)
+        new: list[sa.Row[Any]] = []
+        if remaining:
+            view = make_view(conn, study_id, spec, next_number)
+            suggestions = policy_for(study.spec).suggest(view, remaining)[:remaining]
+            new = trial_store.insert_trials(
+                conn,
+                study_id=study_id,
+                first_number=next_number,
+                suggestions=suggestions,
+                state=TrialState.RUNNING,
+                worker=request.worker,
+                request_id=request.request_id,
+                now=now,
+            )
+        allocated = next_number - study.trial_count + len(new)
+        study_store.advance_trial_count(conn, study_id, by=allocated, now=now)
+        return sorted([*taken, *new], key=lambda r: r.number)
+
+    return run_write(engine, work)
+
+
+def enqueue(engine: Engine, study_id: int, request: EnqueueRequest) -> tuple[sa.Row[Any], bool]:
+    """Queue a known configuration ahead of the policy; ``(trial, created)``."""
+
+    def work(conn: sa.Connection) -> tuple[sa.Row[Any], bool]:
+        study = require_study(conn, study_id, lock=True)
+        if request.request_id is not None:
+            earlier = trial_store.trials_for_request(
+                conn,
+                study_id=study_id,
+                request_id=request.request_id,
+                column="enqueue_request_id",
+            )
+            if earlier:
+                return earlier[0], False
+        spec = study_store.parse_spec(study.spec)
+        try:
+            params = check_params(spec.space, request.params)
+        except ParamError as error:
+            raise Invalid(str(error), field=f"params.{error.field}") from error
+        now = time.time()
+        (row,) = trial_store.insert_trials(
+            conn,
+            study_id=study_id,
+            first_number=study.trial_count,
+            suggestions=[Suggestion(params=params, meta={"enqueued": True})],
+            state=TrialState.PENDING,
+            worker=None,
+            request_id=None,
+            enqueue_request_id=request.request_id,
+            now=now,
+        )
+        study_store.advance_trial_count(conn, study_id, by=1, now=now)
+        return row, True
+
+    return run_write(engine, work)
+
+
+def requeue_expired(conn: sa.Connection, study: sa.Row[Any], spec: StudySpec, now: float) -> int:
+    """Fail trials that missed their heartbeat; queue retries. Returns how many were queued."""
+    if spec.heartbeat_grace_seconds is None:
+        return 0
+    expired = trial_store.expire_stale(
+        conn, study_id=study.id, grace=spec.heartbeat_grace_seconds, now=now
+    )
+    retried = [row for row in expired if row.retries < spec.max_retries]
+    for i, row in enumerate(retried):
+        trial_store.insert_trials(
+            conn,
+            study_id=study.id,
+            first_number=study.trial_count + i,
+            suggestions=[
+                Suggestion(
+                    params=row.params,
+                    budget=row.budget,
+                    instance=row.instance,
+                    parent_id=row.id,
+                    meta={**(row.policy_meta or {}), "retry_of": row.number},
+                )
+            ],
+            state=TrialState.PENDING,
+            worker=None,
+            request_id=None,
+            retries=row.retries + 1,
+            now=now,
+        )
+    return len(retried)
+
+
+def make_view(conn: sa.Connection, study_id: int, spec: StudySpec, next_number: int) -> StudyView:
+    return StudyView(
+        study_id=study_id,
+        spec=spec,
+        next_number=next_number,
+        load_trials=lambda states: trial_store.load_records(conn, study_id, states),
+        load_reports=lambda trial_id: trial_store.load_reports(conn, trial_id),
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def policy_for(spec_text: str) -> Policy:
+    """Policies hold only their options, so one instance serves every ask of a spec."""
+    spec = study_store.parse_spec(spec_text)
+    return build_policy(PolicySpec.model_validate(spec.policy.model_dump()))

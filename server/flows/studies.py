@@ -1,0 +1,77 @@
+"""Creating studies: the same name and spec is the same study, another spec is a conflict."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from tunehub.schema import StudyCreate, StudySpec
+from tunehub.server.errors import Conflict, Invalid, NotFound
+from tunehub.server.flows.checks import check_json_finite
+from tunehub.server.policies.registry import PolicySpecError, parse_options
+from tunehub.server.store import studies as store
+from tunehub.server.store.transactions import run_write
+
+
+def create_study(engine: Engine, body: StudyCreate) -> tuple[sa.Row[Any], bool]:
+    """Return ``(study row, created)``; raises ``Conflict`` when the name holds another spec."""
+    spec = normalized_spec(body)
+    check_json_finite(body.user_attrs, "user_attrs")
+
+    def work(conn: sa.Connection) -> tuple[sa.Row[Any], bool]:
+        existing = store.find_study(conn, body.name)
+        if existing is not None:
+            return _same_or_conflict(existing, spec), False
+        seeded = (
+            spec
+            if spec.seed is not None
+            else spec.model_copy(update={"seed": secrets.randbits(31)})
+        )
+        row = store.insert_study(
+            conn, name=body.name, spec=seeded, user_attrs=body.user_attrs, now=time.time()
+        )
+        return row, True
+
+    try:
+        return run_write(engine, work)
+    except IntegrityError:
+        # Another server process created the same name between our read and insert.
+        return run_write(engine, work)
+
+
+def normalized_spec(body: StudyCreate) -> StudySpec:
+    """The spec with policy options filled with their defaults (so defaults are recorded)."""
+    spec = body.spec()
+    try:
+        options = parse_options(spec.policy)
+    except PolicySpecError as error:
+        raise Invalid(str(error), field=error.field) from error
+    policy = spec.policy.model_copy(update={"options": options.model_dump(mode="json")})
+    return spec.model_copy(update={"policy": policy})
+
+
+def _same_or_conflict(existing: sa.Row[Any], spec: StudySpec) -> sa.Row[Any]:
+    stored = store.parse_spec(existing.spec)
+    wanted = spec if spec.seed is not None else spec.model_copy(update={"seed": stored.seed})
+    if store.same_spec(store.canonical_spec(wanted), existing.spec):
+        return existing
+    old = json.loads(existing.spec)
+    new = json.loads(store.canonical_spec(wanted))
+    differing = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    raise Conflict(
+        f"study {existing.name!r} exists with a different {', '.join(differing)}: "
+        "use another name, or delete the existing study first",
+        field=differing[0] if differing else "name",
+    )
+
+
+def require_study(conn: sa.Connection, study_id: int, *, lock: bool = False) -> sa.Row[Any]:
+    row = store.get_study(conn, study_id, lock=lock)
+    if row is None:
+        raise NotFound(f"study {study_id} does not exist")
+    return row

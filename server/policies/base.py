@@ -1,0 +1,151 @@
+"""The policy interface: pure functions of a read-only study snapshot.
+
+A policy never touches the database, HTTP or Ray. The server builds a
+``StudyView``, calls ``suggest`` under the study's lock, and stores what comes
+back. Everything a policy decides must follow from the view and the study
+seed, so a restarted server (or another server process) decides the same.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+from tunehub.schema import Decision, StudySpec, TrialState
+from tunehub.server.space.encoding import SpaceEncoder
+from tunehub.space import ParamValue
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """What a policy proposes: a new configuration, or the continuation of ``parent_id``."""
+
+    params: Mapping[str, ParamValue]
+    budget: float | None = None
+    instance: str | None = None
+    parent_id: int | None = None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """A trial as policies see it."""
+
+    id: int
+    number: int
+    state: TrialState
+    params: Mapping[str, ParamValue]
+    budget: float | None
+    instance: str | None
+    parent_id: int | None
+    values: Mapping[str, float] | None
+    metrics: Mapping[str, Any] | None
+    cost: float | None
+    meta: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
+class ReportRecord:
+    trial_id: int
+    step: int
+    values: Mapping[str, float]
+
+
+TrialLoader = Callable[[Collection[TrialState] | None], tuple[TrialRecord, ...]]
+ReportLoader = Callable[[int], tuple[ReportRecord, ...]]
+
+
+class StudyView:
+    """An immutable, lazy snapshot of one study.
+
+    ``trials`` and ``reports`` query the store only when a policy calls them, and
+    each answer is memoized, so cheap policies stay flat as a study grows.
+    """
+
+    def __init__(
+        self,
+        *,
+        study_id: int,
+        spec: StudySpec,
+        next_number: int,
+        load_trials: TrialLoader,
+        load_reports: ReportLoader,
+    ) -> None:
+        self._study_id = study_id
+        self._spec = spec
+        self._next_number = next_number
+        self._load_trials = load_trials
+        self._load_reports = load_reports
+        self._trials: dict[frozenset[TrialState] | None, tuple[TrialRecord, ...]] = {}
+        self._reports: dict[int, tuple[ReportRecord, ...]] = {}
+        self._encoder: SpaceEncoder | None = None
+
+    @property
+    def study_id(self) -> int:
+        return self._study_id
+
+    @property
+    def spec(self) -> StudySpec:
+        return self._spec
+
+    @property
+    def seed(self) -> int:
+        """The study seed; the server always stores one, drawn at creation when not given."""
+        return self._spec.seed or 0
+
+    @property
+    def next_number(self) -> int:
+        """The number the first suggestion of this call will get."""
+        return self._next_number
+
+    @property
+    def encoder(self) -> SpaceEncoder:
+        if self._encoder is None:
+            self._encoder = SpaceEncoder(self._spec.space)
+        return self._encoder
+
+    def trials(self, states: Collection[TrialState] | None = None) -> tuple[TrialRecord, ...]:
+        """Trials in the given states (all when ``None``), ordered by number."""
+        key = None if states is None else frozenset(states)
+        if key not in self._trials:
+            self._trials[key] = self._load_trials(key)
+        return self._trials[key]
+
+    def reports(self, trial_id: int) -> tuple[ReportRecord, ...]:
+        """Intermediate reports of one trial, ordered by step."""
+        if trial_id not in self._reports:
+            self._reports[trial_id] = self._load_reports(trial_id)
+        return self._reports[trial_id]
+
+
+class NoOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Policy(abc.ABC):
+    """Base of every optimization policy.
+
+    Subclasses set ``name`` and, when they take options, ``Options``: a pydantic
+    model validated at study creation (a bad option is a 422 naming it).
+    """
+
+    name: ClassVar[str]
+    Options: ClassVar[type[BaseModel]] = NoOptions
+
+    def __init__(self, options: BaseModel) -> None:
+        self.options = options
+
+    @abc.abstractmethod
+    def suggest(self, view: StudyView, count: int) -> list[Suggestion]:
+        """Propose ``count`` trials (best effort: fewer is allowed, never more).
+
+        Called under the study's lock with the enqueued configurations already
+        taken, so ``view.next_number`` is the number the first suggestion gets.
+        """
+
+    def decide(self, view: StudyView, trial: TrialRecord, report: ReportRecord) -> Decision:
+        """Early-stopping rule, called for every intermediate report; default continue."""
+        return Decision.CONTINUE

@@ -1,0 +1,11 @@
+"""Server settings from the environment."""
+
+from __future__ import annotations
+
+import os
+
+from tunehub.server.store.engine import DEFAULT_DATABASE_URL
+
+
+def database_url() -> str:
+    return os.environ.get("TUNEHUB_DATABASE_URL") or DEFAULT_DATABASE_URL

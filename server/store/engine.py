@@ -1,0 +1,88 @@
+"""Engines for the two supported databases, set up for many concurrent writers.
+
+SQLite runs in WAL mode; write transactions start with ``BEGIN IMMEDIATE`` so a
+writer takes the database's single write lock up front instead of failing to
+upgrade a read lock half-way (the usual source of "database is locked").
+PostgreSQL goes through psycopg 3.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Engine, make_url
+
+DEFAULT_DATABASE_URL = "sqlite:///./tunehub.db"
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+
+
+def normalize_url(url: str | URL) -> URL:
+    """Pick our drivers: ``postgresql://`` means psycopg 3, not psycopg2."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if not (parsed.drivername.startswith("sqlite") or parsed.drivername == "postgresql+psycopg"):
+        raise ValueError(
+            f"database URL scheme {parsed.drivername!r} is not supported: "
+            "use sqlite:///path.db or postgresql://user@host/db"
+        )
+    return parsed
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def make_engine(url: str | URL) -> Engine:
+    parsed = normalize_url(url)
+    if parsed.drivername.startswith("sqlite"):
+        return _sqlite_engine(parsed)
+    return sa.create_engine(
+        parsed, pool_size=10, max_overflow=30, pool_pre_ping=True, pool_recycle=3600
+    )
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    if url.database in (None, "", ":memory:"):
+        raise ValueError(
+            "an in-memory SQLite database cannot be shared by server threads: "
+            "give a file, e.g. sqlite:///./tunehub.db"
+        )
+    engine = sa.create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        pool_size=8,
+        max_overflow=32,
+    )
+    # One writer at a time inside this process: threads queue on a lock instead of
+    # spinning in SQLite's busy handler. Other processes still meet the busy timeout.
+    _WRITE_LOCKS[engine] = threading.Lock()
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # We issue BEGIN ourselves (below); the driver must not.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        immediate = conn.get_execution_options().get("tunehub_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def sqlite_write_lock(engine: Engine) -> threading.Lock | None:
+    """The in-process writer lock of a SQLite engine; ``None`` for PostgreSQL."""
+    return _WRITE_LOCKS.get(engine)

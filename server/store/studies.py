@@ -1,0 +1,109 @@
+"""Study rows: create, find, list, delete.
+
+Each finder says its error contract: ``None`` when the study does not exist.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+import sqlalchemy as sa
+from tunehub.schema import StudySpec, TrialState
+from tunehub.server.store.tables import studies, trials
+
+
+def canonical_spec(spec: StudySpec) -> str:
+    """The spec as compact JSON, parameters in declared order (which fixes the encoding)."""
+    return json.dumps(spec.model_dump(mode="json"), separators=(",", ":"))
+
+
+def same_spec(a: str, b: str) -> bool:
+    """Whether two stored specs are equal, whatever the order of their keys."""
+    return bool(json.loads(a) == json.loads(b))
+
+
+@functools.lru_cache(maxsize=1024)
+def parse_spec(text: str) -> StudySpec:
+    """Parse a stored spec; cached by its text, which never changes under an id."""
+    return StudySpec.model_validate_json(text)
+
+
+def insert_study(
+    conn: sa.Connection,
+    *,
+    name: str,
+    spec: StudySpec,
+    user_attrs: dict[str, Any],
+    now: float,
+) -> sa.Row[Any]:
+    row = conn.execute(
+        studies.insert()
+        .values(
+            name=name,
+            spec=canonical_spec(spec),
+            policy_name=spec.policy.name,
+            user_attrs=user_attrs,
+            trial_count=0,
+            created_at=now,
+            updated_at=now,
+        )
+        .returning(*studies.c)
+    ).one()
+    return row
+
+
+def get_study(conn: sa.Connection, study_id: int, *, lock: bool = False) -> sa.Row[Any] | None:
+    """The study row, or ``None``. ``lock`` takes the row lock (PostgreSQL) for the transaction."""
+    query = sa.select(studies).where(studies.c.id == study_id)
+    if lock and conn.dialect.name != "sqlite":
+        query = query.with_for_update()
+    return conn.execute(query).one_or_none()
+
+
+def find_study(conn: sa.Connection, name: str) -> sa.Row[Any] | None:
+    """The study named ``name``, or ``None``."""
+    return conn.execute(sa.select(studies).where(studies.c.name == name)).one_or_none()
+
+
+def list_studies(
+    conn: sa.Connection, *, name: str | None, search: str | None, limit: int, offset: int
+) -> tuple[list[sa.Row[Any]], int]:
+    query = sa.select(studies)
+    if name is not None:
+        query = query.where(studies.c.name == name)
+    if search:
+        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(studies.c.name.ilike(f"%{escaped}%", escape="\\"))
+    total = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
+    rows = conn.execute(query.order_by(studies.c.id).limit(limit).offset(offset)).all()
+    return list(rows), int(total)
+
+
+def trial_counts(conn: sa.Connection, study_ids: list[int]) -> dict[int, dict[TrialState, int]]:
+    """Trials per state for each study (states with no trial are left out)."""
+    counts: dict[int, dict[TrialState, int]] = {sid: {} for sid in study_ids}
+    if not study_ids:
+        return counts
+    rows = conn.execute(
+        sa.select(trials.c.study_id, trials.c.state, sa.func.count())
+        .where(trials.c.study_id.in_(study_ids))
+        .group_by(trials.c.study_id, trials.c.state)
+    ).all()
+    for study_id, state, count in rows:
+        counts[study_id][TrialState(state)] = int(count)
+    return counts
+
+
+def advance_trial_count(conn: sa.Connection, study_id: int, *, by: int, now: float) -> None:
+    conn.execute(
+        studies.update()
+        .where(studies.c.id == study_id)
+        .values(trial_count=studies.c.trial_count + by, updated_at=now)
+    )
+
+
+def delete_study(conn: sa.Connection, study_id: int) -> bool:
+    """Delete a study with its trials and reports; ``False`` when it did not exist."""
+    return conn.execute(studies.delete().where(studies.c.id == study_id)).rowcount > 0

@@ -1,0 +1,260 @@
+"""Trial and report rows.
+
+Callers hold the study lock (see ``flows``) for anything that creates trials
+or changes which trial is running; the functions here only run queries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from tunehub.schema import TrialState
+from tunehub.server.policies.base import ReportRecord, Suggestion, TrialRecord
+from tunehub.server.store.tables import reports, trials
+
+HEARTBEAT_EXPIRED = "heartbeat expired: no heartbeat from worker {worker} for {grace:g} s"
+
+
+def insert_trials(
+    conn: sa.Connection,
+    *,
+    study_id: int,
+    first_number: int,
+    suggestions: Sequence[Suggestion],
+    state: TrialState,
+    worker: str | None,
+    request_id: str | None,
+    enqueue_request_id: str | None = None,
+    retries: int = 0,
+    now: float,
+) -> list[sa.Row[Any]]:
+    if not suggestions:
+        return []
+    running = state == TrialState.RUNNING
+    rows = [
+        {
+            "study_id": study_id,
+            "number": first_number + i,
+            "state": state.value,
+            "params": dict(s.params),
+            "budget": s.budget,
+            "instance": s.instance,
+            "parent_id": s.parent_id,
+            "worker": worker if running else None,
+            "ask_request_id": request_id if running else None,
+            "enqueue_request_id": enqueue_request_id,
+            "policy_meta": dict(s.meta) or None,
+            "retries": retries,
+            "expired": False,
+            "created_at": now,
+            "started_at": now if running else None,
+            "heartbeat_at": now if running else None,
+        }
+        for i, s in enumerate(suggestions)
+    ]
+    conn.execute(trials.insert(), rows)
+    numbers = [r["number"] for r in rows]
+    return list(
+        conn.execute(
+            sa.select(trials)
+            .where(trials.c.study_id == study_id, trials.c.number.in_(numbers))
+            .order_by(trials.c.number)
+        ).all()
+    )
+
+
+def trials_for_request(
+    conn: sa.Connection, *, study_id: int, request_id: str, column: str = "ask_request_id"
+) -> list[sa.Row[Any]]:
+    """Trials an earlier ask (or enqueue) with this request id got, in number order."""
+    return list(
+        conn.execute(
+            sa.select(trials)
+            .where(trials.c.study_id == study_id, trials.c[column] == request_id)
+            .order_by(trials.c.number)
+        ).all()
+    )
+
+
+def take_pending(
+    conn: sa.Connection,
+    *,
+    study_id: int,
+    count: int,
+    worker: str | None,
+    request_id: str | None,
+    now: float,
+) -> list[sa.Row[Any]]:
+    """Start up to ``count`` enqueued trials, oldest first."""
+    ids = list(
+        conn.execute(
+            sa.select(trials.c.id)
+            .where(trials.c.study_id == study_id, trials.c.state == TrialState.PENDING.value)
+            .order_by(trials.c.number)
+            .limit(count)
+        ).scalars()
+    )
+    if not ids:
+        return []
+    conn.execute(
+        trials.update()
+        .where(trials.c.id.in_(ids))
+        .values(
+            state=TrialState.RUNNING.value,
+            worker=worker,
+            ask_request_id=request_id,
+            started_at=now,
+            heartbeat_at=now,
+        )
+    )
+    return list(
+        conn.execute(sa.select(trials).where(trials.c.id.in_(ids)).order_by(trials.c.number))
+    )
+
+
+def expire_stale(
+    conn: sa.Connection, *, study_id: int, grace: float, now: float
+) -> list[sa.Row[Any]]:
+    """Fail running trials whose last heartbeat is older than ``grace`` seconds."""
+    stale = list(
+        conn.execute(
+            sa.select(trials).where(
+                trials.c.study_id == study_id,
+                trials.c.state == TrialState.RUNNING.value,
+                trials.c.heartbeat_at < now - grace,
+            )
+        ).all()
+    )
+    for row in stale:
+        conn.execute(
+            trials.update()
+            .where(trials.c.id == row.id, trials.c.state == TrialState.RUNNING.value)
+            .values(
+                state=TrialState.FAILED.value,
+                expired=True,
+                finished_at=now,
+                error=HEARTBEAT_EXPIRED.format(worker=row.worker or "(unnamed)", grace=grace),
+            )
+        )
+    return stale
+
+
+def get_trial(conn: sa.Connection, trial_id: int, *, lock: bool = False) -> sa.Row[Any] | None:
+    """The trial row, or ``None``. ``lock`` takes its row lock (PostgreSQL)."""
+    query = sa.select(trials).where(trials.c.id == trial_id)
+    if lock and conn.dialect.name != "sqlite":
+        query = query.with_for_update()
+    return conn.execute(query).one_or_none()
+
+
+def list_trials(
+    conn: sa.Connection,
+    *,
+    study_id: int,
+    states: Collection[TrialState] | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[sa.Row[Any]], int]:
+    condition = trials.c.study_id == study_id
+    if states:
+        condition = condition & trials.c.state.in_([s.value for s in states])
+    total = conn.execute(sa.select(sa.func.count()).where(condition)).scalar_one()
+    rows = conn.execute(
+        sa.select(trials).where(condition).order_by(trials.c.number).limit(limit).offset(offset)
+    ).all()
+    return list(rows), int(total)
+
+
+def finish_trial(conn: sa.Connection, trial_id: int, **values: Any) -> None:
+    conn.execute(trials.update().where(trials.c.id == trial_id).values(**values))
+
+
+def touch_heartbeat(conn: sa.Connection, trial_id: int, now: float) -> bool:
+    """Record a heartbeat; ``False`` when the trial is not running."""
+    result = conn.execute(
+        trials.update()
+        .where(trials.c.id == trial_id, trials.c.state == TrialState.RUNNING.value)
+        .values(heartbeat_at=now)
+    )
+    return result.rowcount > 0
+
+
+def best_single(conn: sa.Connection, *, study_id: int, maximize: bool) -> sa.Row[Any] | None:
+    """The completed trial with the best first objective (lowest number on ties)."""
+    order = trials.c.value.desc() if maximize else trials.c.value.asc()
+    return conn.execute(
+        sa.select(trials)
+        .where(
+            trials.c.study_id == study_id,
+            trials.c.state == TrialState.COMPLETED.value,
+            trials.c.value.is_not(None),
+        )
+        .order_by(order, trials.c.number)
+        .limit(1)
+    ).one_or_none()
+
+
+def completed_trials(conn: sa.Connection, *, study_id: int) -> list[sa.Row[Any]]:
+    return list(
+        conn.execute(
+            sa.select(trials)
+            .where(trials.c.study_id == study_id, trials.c.state == TrialState.COMPLETED.value)
+            .order_by(trials.c.number)
+        ).all()
+    )
+
+
+def to_record(row: sa.Row[Any]) -> TrialRecord:
+    return TrialRecord(
+        id=row.id,
+        number=row.number,
+        state=TrialState(row.state),
+        params=row.params,
+        budget=row.budget,
+        instance=row.instance,
+        parent_id=row.parent_id,
+        values=row.values,
+        metrics=row.metrics,
+        cost=row.cost,
+        meta=row.policy_meta,
+    )
+
+
+def load_records(
+    conn: sa.Connection, study_id: int, states: Collection[TrialState] | None
+) -> tuple[TrialRecord, ...]:
+    query = sa.select(trials).where(trials.c.study_id == study_id)
+    if states is not None:
+        query = query.where(trials.c.state.in_([s.value for s in states]))
+    return tuple(to_record(r) for r in conn.execute(query.order_by(trials.c.number)))
+
+
+def get_report(conn: sa.Connection, trial_id: int, step: int) -> sa.Row[Any] | None:
+    return conn.execute(
+        sa.select(reports).where(reports.c.trial_id == trial_id, reports.c.step == step)
+    ).one_or_none()
+
+
+def insert_report(
+    conn: sa.Connection, *, trial_id: int, step: int, values: dict[str, float], now: float
+) -> None:
+    conn.execute(
+        reports.insert().values(trial_id=trial_id, step=step, values=values, created_at=now)
+    )
+
+
+def load_reports(conn: sa.Connection, trial_id: int) -> tuple[ReportRecord, ...]:
+    rows = conn.execute(
+        sa.select(reports).where(reports.c.trial_id == trial_id).order_by(reports.c.step)
+    )
+    return tuple(ReportRecord(trial_id=r.trial_id, step=r.step, values=r.values) for r in rows)
+
+
+def list_reports(conn: sa.Connection, trial_id: int) -> list[sa.Row[Any]]:
+    return list(
+        conn.execute(
+            sa.select(reports).where(reports.c.trial_id == trial_id).order_by(reports.c.step)
+        ).all()
+    )
