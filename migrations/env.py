@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import Connection
+
 from tunehub.server.store.engine import make_engine
 from tunehub.server.store.tables import metadata
 

@@ -89,6 +89,7 @@ def _server(args: argparse.Namespace) -> int:
     if args.database_url:
         os.environ["TUNEHUB_DATABASE_URL"] = args.database_url
     import uvicorn
+
     from tunehub.server.settings import database_url
     from tunehub.server.store.engine import is_sqlite, make_engine
     from tunehub.server.store.migrate import SchemaOutOfDate, ensure_current

@@ -27,6 +27,7 @@ from tunehub.space import ParamValue
 
 if TYPE_CHECKING:
     import pandas as pd
+
     from tunehub.client import Client
 
 Value = float | Mapping[str, float] | Sequence[float]

@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 import httpx
+
 from tunehub.errors import ServerUnavailable, error_for
 
 _RETRY_STATUSES = {502, 503, 504}

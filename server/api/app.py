@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import tunehub
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
+
+import tunehub
 from tunehub.server.api import problems
 from tunehub.server.api.routes import studies, trials
-from tunehub.server.settings import database_url
+from tunehub.server.flows.sweeper import Sweeper
+from tunehub.server.settings import database_url, sweep_seconds
 from tunehub.server.store.engine import is_sqlite, make_engine
 from tunehub.server.store.migrate import ensure_current
 
@@ -19,7 +24,19 @@ def create_app(url: str | None = None) -> FastAPI:
     """
     engine = make_engine(url or database_url())
     ensure_current(engine, auto_upgrade=is_sqlite(engine))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        sweeper = Sweeper(engine, sweep_seconds())
+        sweeper.start()
+        try:
+            yield
+        finally:
+            sweeper.stop()
+            engine.dispose()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Tunehub",
         version=tunehub.__version__,
         description="Hyperparameter optimization as a service: studies, trials, ask and tell.",

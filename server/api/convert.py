@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+
 from tunehub.schema import ReportOut, StudyOut, TrialOut, TrialState
 from tunehub.server.store.studies import parse_spec
 

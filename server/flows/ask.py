@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+
 from tunehub.schema import AskRequest, EnqueueRequest, PolicySpec, StudySpec, TrialState
 from tunehub.server.errors import Invalid
 from tunehub.server.flows.studies import require_study

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+
 from tunehub.schema import StudyCreate, StudySpec
 from tunehub.server.errors import Conflict, Invalid, NotFound
 from tunehub.server.flows.checks import check_json_finite

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
+
 from tunehub.schema import Decision, StudySpec, TrialState
 from tunehub.server.space.encoding import SpaceEncoder
 from tunehub.space import ParamValue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pydantic import BaseModel, ValidationError
+
 from tunehub.schema import PolicySpec
 from tunehub.server.policies.base import Policy
 from tunehub.server.policies.random import RandomPolicy

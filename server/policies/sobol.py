@@ -6,6 +6,7 @@ import warnings
 
 from pydantic import BaseModel, ConfigDict
 from scipy.stats import qmc
+
 from tunehub.server.policies.base import Policy, StudyView, Suggestion
 
 

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import numpy.typing as npt
+
 from tunehub.server.space.conditions import active_names, ordered_names
 from tunehub.space import CategoricalParam, FloatParam, IntParam, ParamValue
 

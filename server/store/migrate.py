@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import tunehub.migrations
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
+
+import tunehub.migrations
 
 MIGRATIONS_DIR = Path(tunehub.migrations.__file__).parent
 

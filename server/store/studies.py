@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 import sqlalchemy as sa
+
 from tunehub.schema import StudySpec, TrialState
 from tunehub.server.store.tables import studies, trials
 

@@ -17,6 +17,7 @@ from typing import TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
+
 from tunehub.server.store.engine import sqlite_write_lock
 
 T = TypeVar("T")

@@ -10,6 +10,7 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+
 from tunehub.schema import TrialState
 from tunehub.server.policies.base import ReportRecord, Suggestion, TrialRecord
 from tunehub.server.store.tables import reports, trials

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Query, Response, status
+
 from tunehub.schema import (
     AskRequest,
     EnqueueRequest,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from fastapi import APIRouter
+
 from tunehub.schema import (
     HeartbeatResponse,
     ReportOut,

@@ -1,0 +1,77 @@
+"""Failing trials whose worker went silent, even in studies nobody asks from any more.
+
+Asks already expire stale trials of their own study; this sweep covers the
+rest, so the dashboard and ``best`` never show zombies as running.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from tunehub.schema import TrialState
+from tunehub.server.flows.ask import requeue_expired
+from tunehub.server.flows.studies import require_study
+from tunehub.server.store import studies as study_store
+from tunehub.server.store.tables import studies, trials
+from tunehub.server.store.transactions import run_read, run_write
+
+log = logging.getLogger("tunehub.server")
+
+
+def sweep_expired(engine: Engine) -> int:
+    """Expire stale running trials in every study; returns how many studies were swept."""
+    oldest = run_read(
+        engine,
+        lambda conn: conn.execute(
+            sa.select(studies.c.id, studies.c.spec, sa.func.min(trials.c.heartbeat_at))
+            .join(trials, trials.c.study_id == studies.c.id)
+            .where(trials.c.state == TrialState.RUNNING.value)
+            .group_by(studies.c.id, studies.c.spec)
+        ).all(),
+    )
+    swept = 0
+    now = time.time()
+    for study_id, spec_text, last_beat in oldest:
+        grace = study_store.parse_spec(spec_text).heartbeat_grace_seconds
+        if grace is None or last_beat is None or last_beat >= now - grace:
+            continue
+        run_write(engine, functools.partial(_expire, study_id=study_id))
+        swept += 1
+    return swept
+
+
+def _expire(conn: sa.Connection, *, study_id: int) -> None:
+    study = require_study(conn, study_id, lock=True)
+    queued = requeue_expired(conn, study, study_store.parse_spec(study.spec), time.time())
+    if queued:
+        study_store.advance_trial_count(conn, study_id, by=queued, now=time.time())
+
+
+class Sweeper:
+    """Runs ``sweep_expired`` every ``interval`` seconds in a daemon thread."""
+
+    def __init__(self, engine: Engine, interval: float) -> None:
+        self._engine = engine
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tunehub-sweeper", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                sweep_expired(self._engine)
+            except Exception:
+                log.exception("heartbeat sweep failed")

@@ -1,0 +1,337 @@
+"""The wire contract over a live server, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.server import live_server, upgrade
+
+SVM_SPACE = {
+    "C": {"type": "float", "low": 0.001, "high": 1000, "log": True},
+    "kernel": {"type": "categorical", "choices": ["rbf", "linear"]},
+    "gamma": {
+        "type": "float",
+        "low": 1e-4,
+        "high": 1,
+        "log": True,
+        "condition": {"kernel": ["rbf"]},
+    },
+    "layers": {"type": "int", "low": 1, "high": 8},
+}
+_names = itertools.count()
+
+
+@pytest.fixture
+def api(shared_server_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=f"{shared_server_url}/api/v1", timeout=30) as c:
+        yield c
+
+
+def new_study(api: httpx.Client, **spec: Any) -> dict[str, Any]:
+    body = {
+        "name": f"study-{next(_names)}-{time.monotonic_ns()}",
+        "space": SVM_SPACE,
+        "objectives": [{"name": "loss", "direction": "minimize"}],
+        "policy": {"name": "random", "options": {}},
+        "seed": 0,
+        **spec,
+    }
+    response = api.post("/studies", json=body)
+    assert response.status_code == 201, response.text
+    out: dict[str, Any] = response.json()
+    return out
+
+
+def ask(api: httpx.Client, study_id: int, **body: Any) -> list[dict[str, Any]]:
+    response = api.post(f"/studies/{study_id}/ask", json=body)
+    assert response.status_code == 200, response.text
+    trials: list[dict[str, Any]] = response.json()["trials"]
+    return trials
+
+
+def test_create_is_idempotent_and_conflicts_on_another_spec(api: httpx.Client) -> None:
+    study = new_study(api)
+    assert study["seed"] == 0 and study["policy"] == {"name": "random", "options": {}}
+    body = {
+        "name": study["name"],
+        "space": SVM_SPACE,
+        "objectives": [{"name": "loss"}],
+        "seed": 0,
+    }
+    again = api.post("/studies", json=body)
+    assert again.status_code == 200 and again.json()["id"] == study["id"]
+    other = api.post("/studies", json={**body, "objectives": [{"name": "acc"}]})
+    assert other.status_code == 409
+    assert other.headers["content-type"].startswith("application/problem+json")
+    assert "objectives" in other.json()["detail"]
+
+
+def test_unseeded_study_gets_a_stored_seed_and_stays_idempotent(api: httpx.Client) -> None:
+    body = {
+        "name": f"noseed-{time.monotonic_ns()}",
+        "space": SVM_SPACE,
+        "objectives": [{"name": "l"}],
+    }
+    first = api.post("/studies", json=body)
+    assert first.status_code == 201 and isinstance(first.json()["seed"], int)
+    second = api.post("/studies", json=body)
+    assert second.status_code == 200 and second.json()["seed"] == first.json()["seed"]
+
+
+def test_ten_threads_creating_one_study_get_one(api: httpx.Client, shared_server_url: str) -> None:
+    body = {
+        "name": f"race-{time.monotonic_ns()}",
+        "space": SVM_SPACE,
+        "objectives": [{"name": "l"}],
+    }
+    answers: list[httpx.Response] = []
+    barrier = threading.Barrier(10)
+
+    def create() -> None:
+        with httpx.Client(base_url=f"{shared_server_url}/api/v1", timeout=30) as c:
+            barrier.wait()
+            answers.append(c.post("/studies", json=body))
+
+    threads = [threading.Thread(target=create) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r.status_code for r in answers) == [200] * 9 + [201]
+    assert len({r.json()["id"] for r in answers}) == 1
+    assert api.get("/studies", params={"name": body["name"]}).json()["count"] == 1
+
+
+def test_get_list_delete(api: httpx.Client) -> None:
+    study = new_study(api)
+    sid = study["id"]
+    assert api.get(f"/studies/{sid}").json()["name"] == study["name"]
+    found = api.get("/studies", params={"name": study["name"]}).json()
+    assert found["count"] == 1 and found["studies"][0]["id"] == sid
+    assert api.get("/studies", params={"search": study["name"][:9]}).json()["count"] >= 1
+    (trial,) = ask(api, sid)
+    assert api.delete(f"/studies/{sid}").status_code == 204
+    assert api.get(f"/studies/{sid}").status_code == 404
+    assert api.get(f"/trials/{trial['id']}").status_code == 404
+    assert api.delete(f"/studies/{sid}").status_code == 404
+
+
+def test_ask_numbers_and_repeated_request_id(api: httpx.Client) -> None:
+    sid = new_study(api)["id"]
+    first = ask(api, sid, count=3, worker="w1", request_id="req-1")
+    assert [t["number"] for t in first] == [0, 1, 2]
+    assert all(t["state"] == "running" and t["worker"] == "w1" for t in first)
+    assert ask(api, sid, count=3, worker="w1", request_id="req-1") == first
+    nxt = ask(api, sid, count=1)
+    assert nxt[0]["number"] == 3
+    for t in first + nxt:
+        params = t["params"]
+        assert ("gamma" in params) == (params["kernel"] == "rbf")
+        assert 1 <= params["layers"] <= 8 and isinstance(params["layers"], int)
+
+
+def test_same_seed_same_suggestions(api: httpx.Client) -> None:
+    a = ask(api, new_study(api, seed=42)["id"], count=4)
+    b = ask(api, new_study(api, seed=42)["id"], count=4)
+    assert [t["params"] for t in a] == [t["params"] for t in b]
+
+
+def test_enqueued_params_come_first(api: httpx.Client) -> None:
+    sid = new_study(api, policy={"name": "sobol"})["id"]
+    params = {"C": 1.0, "kernel": "linear", "layers": 3}
+    queued = api.post(f"/studies/{sid}/enqueue", json={"params": params, "request_id": "e1"})
+    assert queued.status_code == 201 and queued.json()["state"] == "pending"
+    repeat = api.post(f"/studies/{sid}/enqueue", json={"params": params, "request_id": "e1"})
+    assert repeat.status_code == 200 and repeat.json()["id"] == queued.json()["id"]
+    trials = ask(api, sid, count=2)
+    assert trials[0]["id"] == queued.json()["id"] and trials[0]["params"] == params
+    assert trials[1]["params"] != params
+    bad = api.post(f"/studies/{sid}/enqueue", json={"params": {**params, "layers": 99}})
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "params.layers"
+
+
+def test_report_tell_and_idempotency(api: httpx.Client) -> None:
+    sid = new_study(api)["id"]
+    (trial,) = ask(api, sid)
+    tid = trial["id"]
+    report = {"step": 1, "values": {"loss": 0.5}}
+    assert api.post(f"/trials/{tid}/reports", json=report).json() == {"decision": "continue"}
+    assert api.post(f"/trials/{tid}/reports", json=report).status_code == 200
+    changed = api.post(f"/trials/{tid}/reports", json={"step": 1, "values": {"loss": 0.4}})
+    assert changed.status_code == 409
+    assert api.get(f"/trials/{tid}/reports").json()[0]["values"] == {"loss": 0.5}
+    tell = {"values": {"loss": 0.31}, "metrics": {"acc": 0.9, "notes": ["ok"]}, "cost": 12.5}
+    told = api.post(f"/trials/{tid}/tell", json=tell)
+    assert told.status_code == 200
+    body = told.json()
+    assert body["state"] == "completed" and body["values"] == {"loss": 0.31}
+    assert body["metrics"] == {"acc": 0.9, "notes": ["ok"]} and body["cost"] == 12.5
+    again = api.post(f"/trials/{tid}/tell", json=tell)
+    assert again.status_code == 200 and again.json()["finished_at"] == body["finished_at"]
+    conflict = api.post(f"/trials/{tid}/tell", json={"values": {"loss": 0.1}})
+    assert conflict.status_code == 409 and "already completed" in conflict.json()["detail"]
+    late = api.post(f"/trials/{tid}/reports", json={"step": 2, "values": {"loss": 0.2}})
+    assert late.status_code == 409
+    assert api.post(f"/trials/{tid}/heartbeat").status_code == 409
+
+
+def test_failed_and_non_finite_tells(api: httpx.Client) -> None:
+    sid = new_study(api)["id"]
+    a, b = ask(api, sid, count=2)
+    failed = api.post(
+        f"/trials/{a['id']}/tell", json={"state": "failed", "error": "Traceback: boom"}
+    ).json()
+    assert failed["state"] == "failed" and failed["error"] == "Traceback: boom"
+    nan = api.post(
+        f"/trials/{b['id']}/tell",
+        content=b'{"values": {"loss": NaN}}',
+        headers={"content-type": "application/json"},
+    )
+    assert nan.status_code == 200
+    assert nan.json()["state"] == "failed" and nan.json()["values"] is None
+    assert "not a finite number" in nan.json()["error"]
+    assert api.get(f"/studies/{sid}/best").json() == {"trials": []}
+
+
+def test_bad_tells_name_the_field(api: httpx.Client) -> None:
+    sid = new_study(api)["id"]
+    (trial,) = ask(api, sid)
+    tid = trial["id"]
+    cases = [
+        ({"values": {"acc": 1.0}}, "values.acc"),
+        ({"values": {}}, "values.loss"),
+        ({}, "body"),
+        ({"values": {"loss": "x"}}, "values.loss"),
+        ({"state": "running"}, "body"),
+        ({"values": {"loss": 1.0}, "cost": -1}, "body"),
+        ({"values": {"loss": 1.0}, "bogus": 1}, "bogus"),
+    ]
+    for body, field in cases:
+        response = api.post(f"/trials/{tid}/tell", json=body)
+        assert response.status_code == 422, (body, response.text)
+        problem = response.json()
+        assert problem["status"] == 422
+        assert any(e["field"] == field for e in problem["errors"]), (body, problem)
+    assert api.get(f"/trials/{tid}").json()["state"] == "running"
+    assert api.post("/trials/999999999/tell", json={"values": {"loss": 1}}).status_code == 404
+
+
+def test_pending_trial_cannot_be_told(api: httpx.Client) -> None:
+    sid = new_study(api)["id"]
+    queued = api.post(
+        f"/studies/{sid}/enqueue", json={"params": {"C": 1.0, "kernel": "linear", "layers": 1}}
+    ).json()
+    response = api.post(f"/trials/{queued['id']}/tell", json={"values": {"loss": 1}})
+    assert response.status_code == 409 and "pending" in response.json()["detail"]
+
+
+def test_list_trials_filters_and_pages(api: httpx.Client) -> None:
+    sid = new_study(api)["id"]
+    trials = ask(api, sid, count=7)
+    for t in trials[:5]:
+        api.post(f"/trials/{t['id']}/tell", json={"values": {"loss": float(t["number"])}})
+    done = api.get(f"/studies/{sid}/trials", params={"state": "completed", "limit": 2, "offset": 2})
+    body = done.json()
+    assert body["count"] == 5 and [t["number"] for t in body["trials"]] == [2, 3]
+    both = api.get(f"/studies/{sid}/trials", params=[("state", "completed"), ("state", "running")])
+    assert both.json()["count"] == 7
+    counts = api.get(f"/studies/{sid}").json()["trial_counts"]
+    assert counts == {"completed": 5, "running": 2}
+    bad = api.get(f"/studies/{sid}/trials", params={"state": "done", "limit": 0})
+    assert bad.status_code == 422
+    fields = {e["field"] for e in bad.json()["errors"]}
+    assert {"state.0", "limit"} <= fields
+
+
+def test_best_single_objective_both_directions(api: httpx.Client) -> None:
+    for direction, expected in (("minimize", 1.0), ("maximize", 5.0)):
+        sid = new_study(api, objectives=[{"name": "acc", "direction": direction}])["id"]
+        for t, value in zip(ask(api, sid, count=3), (3.0, 1.0, 5.0)):
+            api.post(f"/trials/{t['id']}/tell", json={"values": {"acc": value}})
+        (best,) = api.get(f"/studies/{sid}/best").json()["trials"]
+        assert best["values"]["acc"] == expected
+
+
+def test_best_is_the_pareto_set_for_several_objectives(api: httpx.Client) -> None:
+    objectives = [
+        {"name": "err", "direction": "minimize"},
+        {"name": "speed", "direction": "maximize"},
+    ]
+    sid = new_study(api, objectives=objectives)["id"]
+    points = [(0.1, 1.0), (0.2, 5.0), (0.3, 4.0), (0.05, 0.5), (0.2, 5.0)]
+    trials = ask(api, sid, count=len(points))
+    for t, (err, speed) in zip(trials, points):
+        api.post(f"/trials/{t['id']}/tell", json={"values": {"err": err, "speed": speed}})
+    front = api.get(f"/studies/{sid}/best").json()["trials"]
+    assert sorted(t["number"] for t in front) == [0, 1, 3, 4]
+
+
+def test_heartbeat_expiry_fails_and_reasks(api: httpx.Client) -> None:
+    sid = new_study(api, heartbeat_grace_seconds=1.0, max_retries=1)["id"]
+    alive, dead = ask(api, sid, count=2, worker="w")
+    deadline = time.monotonic() + 1.6
+    while time.monotonic() < deadline:
+        assert api.post(f"/trials/{alive['id']}/heartbeat").json() == {"state": "running"}
+        time.sleep(0.3)
+    (retry,) = ask(api, sid, count=1, worker="w2")
+    expired = api.get(f"/trials/{dead['id']}").json()
+    assert expired["state"] == "failed" and "heartbeat" in expired["error"]
+    assert api.get(f"/trials/{alive['id']}").json()["state"] == "running"
+    assert retry["parent_id"] == dead["id"] and retry["params"] == dead["params"]
+    assert retry["retries"] == 1 and retry["policy_meta"]["retry_of"] == dead["number"]
+    # The dead trial's worker was alive after all: its late result is refused (a retry
+    # took its place) only when it differs... here a retry exists, so it is a conflict.
+    late = api.post(f"/trials/{dead['id']}/tell", json={"values": {"loss": 1.0}})
+    assert late.status_code == 409
+
+
+def test_expired_trial_without_retry_is_revived_by_its_worker(api: httpx.Client) -> None:
+    sid = new_study(api, heartbeat_grace_seconds=0.5)["id"]
+    (slow,) = ask(api, sid)
+    time.sleep(0.8)
+    ask(api, sid)  # reaps
+    assert api.get(f"/trials/{slow['id']}").json()["state"] == "failed"
+    report = api.post(f"/trials/{slow['id']}/reports", json={"step": 0, "values": {"loss": 2.0}})
+    assert report.json() == {"decision": "continue"}
+    assert api.get(f"/trials/{slow['id']}").json()["state"] == "running"
+    told = api.post(f"/trials/{slow['id']}/tell", json={"values": {"loss": 1.0}})
+    assert told.json()["state"] == "completed"
+
+
+def test_openapi_and_docs_are_served(api: httpx.Client, shared_server_url: str) -> None:
+    spec = httpx.get(f"{shared_server_url}/openapi.json").json()
+    for path in (
+        "/api/v1/studies",
+        "/api/v1/studies/{study_id}/ask",
+        "/api/v1/trials/{trial_id}/reports",
+        "/api/v1/trials/{trial_id}/tell",
+        "/api/v1/trials/{trial_id}/heartbeat",
+        "/api/v1/studies/{study_id}/enqueue",
+        "/api/v1/studies/{study_id}/best",
+    ):
+        assert path in spec["paths"]
+    assert httpx.get(f"{shared_server_url}/docs").status_code == 200
+
+
+def test_silent_trials_expire_without_any_ask(database_url: str, tmp_path: Path) -> None:
+    if database_url.startswith("postgresql"):
+        upgrade(database_url)
+    env = {"TUNEHUB_SWEEP_SECONDS": "0.2"}
+    with live_server(database_url, log=tmp_path / "s.log", env=env) as url:
+        api = httpx.Client(base_url=f"{url}/api/v1", timeout=30)
+        sid = new_study(api, heartbeat_grace_seconds=0.5)["id"]
+        (trial,) = ask(api, sid)
+        deadline = time.monotonic() + 10
+        while api.get(f"/trials/{trial['id']}").json()["state"] == "running":
+            assert time.monotonic() < deadline, "the sweeper never expired the trial"
+            time.sleep(0.2)
+        assert "heartbeat" in api.get(f"/trials/{trial['id']}").json()["error"]
