@@ -11,11 +11,37 @@ import math
 import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from tunehub.space import ParamSpec, ParamValue, check_conditions
+
+
+def _no_nul(text: str) -> str:
+    if "\x00" in text:
+        raise ValueError("contains a NUL character (\\u0000): remove it")
+    return text
+
+
+Label = Annotated[str, StringConstraints(max_length=200), AfterValidator(_no_nul)]
+"""A short identifier from a client (worker names, request ids): no NUL, which SQL text refuses."""
+
+
+def _replace_nul(text: str) -> str:
+    return text.replace("\x00", "\ufffd")
+
+
+LongText = Annotated[str, StringConstraints(max_length=100_000), AfterValidator(_replace_nul)]
+"""Free text such as a traceback: kept, with NUL characters replaced."""
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}$")
 
@@ -142,8 +168,8 @@ class StudyList(BaseModel):
 
 class AskRequest(_Body):
     count: int = Field(default=1, ge=1, le=1000)
-    worker: str | None = Field(default=None, max_length=200)
-    request_id: str | None = Field(
+    worker: Label | None = None
+    request_id: Label | None = Field(
         default=None,
         min_length=1,
         max_length=128,
@@ -179,7 +205,7 @@ class TrialList(BaseModel):
 
 
 class ReportRequest(_Body):
-    step: int = Field(ge=0)
+    step: int = Field(ge=0, le=2**31 - 1)
     values: dict[str, float] = Field(min_length=1)
 
 
@@ -188,13 +214,16 @@ class ReportResponse(BaseModel):
 
 
 class TellRequest(_Body):
-    """Either ``values`` (a completed trial) or a ``state`` of failed, pruned or stopped."""
+    """Either ``values`` (a completed trial) or a ``state`` of failed, pruned or stopped.
 
-    values: dict[str, float] | None = None
+    A value that is NaN, infinite or null makes the trial failed, with the reason.
+    """
+
+    values: dict[str, float | None] | None = None
     state: TrialState | None = None
     metrics: dict[str, Any] | None = None
     cost: float | None = None
-    error: str | None = Field(default=None, max_length=100_000)
+    error: LongText | None = None
 
     @model_validator(mode="after")
     def _check_outcome(self) -> TellRequest:
@@ -215,7 +244,7 @@ class TellRequest(_Body):
 
 class EnqueueRequest(_Body):
     params: dict[str, ParamValue]
-    request_id: str | None = Field(default=None, min_length=1, max_length=128)
+    request_id: Label | None = Field(default=None, min_length=1, max_length=128)
 
 
 class HeartbeatResponse(BaseModel):

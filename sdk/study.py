@@ -146,8 +146,6 @@ class Study:
                             trial.tell(result)
                 except catch:
                     continue
-                except TrialPruned:
-                    continue
                 except BaseException as error:
                     with lock:
                         errors.append(error)
@@ -189,8 +187,8 @@ class Trial:
     """A running trial handed out by ``Study.ask``.
 
     As a context manager it tells a failure (with the traceback) when the block
-    raises, ``pruned`` on ``TrialPruned``, and a failure when the block ends
-    without a tell.
+    raises, and a failure when the block ends without a tell. ``TrialPruned``
+    tells ``pruned`` and is swallowed: pruning is an outcome, not an error.
     """
 
     def __init__(self, study: Study, info: TrialOut) -> None:
@@ -237,7 +235,7 @@ class Trial:
         """Complete the trial with its objective value(s)."""
         return self._tell(
             TellRequest(
-                values=self._values(value),
+                values=dict(self._values(value)),
                 metrics=dict(metrics) if metrics is not None else None,
                 cost=cost,
             )
@@ -291,12 +289,14 @@ class Trial:
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> None:
+    ) -> bool:
+        pruned = exc_type is not None and issubclass(exc_type, TrialPruned)
         if self.finished:
-            return
+            return pruned
         if exc_type is None:
             self.fail("the trial's with-block ended without telling a result")
-        elif issubclass(exc_type, TrialPruned):
+        elif pruned:
             self.prune()
         else:
             self.fail("".join(traceback.format_exception(exc_type, exc, tb)))
+        return pruned

@@ -6,6 +6,7 @@ request id, tells and reports are no-ops when repeated.
 
 from __future__ import annotations
 
+import json as json_module
 import random
 import time
 from typing import Any
@@ -40,11 +41,17 @@ class Transport:
         json: Any = None,
         params: dict[str, Any] | None = None,
     ) -> Any:
+        # NaN and infinities are written as JavaScript writes them (NaN, Infinity): the
+        # server stores such an objective value as a failed trial instead of refusing it.
+        body = None if json is None else json_module.dumps(json).encode()
+        headers = {"Content-Type": "application/json"} if body is not None else None
         deadline = time.monotonic() + self.max_retry_seconds
         delay = 0.1
         while True:
             try:
-                response = self._http.request(method, path, json=json, params=params)
+                response = self._http.request(
+                    method, path, content=body, headers=headers, params=params
+                )
             except httpx.TransportError as error:
                 failure: str = f"{type(error).__name__}: {error}"
             else:

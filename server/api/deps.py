@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.engine import Engine
 
 
@@ -14,3 +14,9 @@ def _engine(request: Request) -> Engine:
 
 
 EngineDep = Annotated[Engine, Depends(_engine)]
+
+
+# Ids are 32-bit on every database; a larger one names nothing (404 would hide a client bug).
+MAX_ID = 2**31 - 1
+StudyId = Annotated[int, Path(ge=1, le=MAX_ID, description="The study's id.")]
+TrialId = Annotated[int, Path(ge=1, le=MAX_ID, description="The trial's id.")]

@@ -177,7 +177,7 @@ def _outcome(spec: StudySpec, request: TellRequest) -> dict[str, Any]:
             "or drop values",
             field="state",
         )
-    bad = [n for n in names if not math.isfinite(request.values[n])]
+    bad = [n for n in names if not _finite(request.values[n])]
     if bad:
         outcome["state"] = TrialState.FAILED.value
         outcome["error"] = (
@@ -187,9 +187,14 @@ def _outcome(spec: StudySpec, request: TellRequest) -> dict[str, Any]:
         )
         return outcome
     outcome["state"] = TrialState.COMPLETED.value
-    outcome["values"] = {n: float(request.values[n]) for n in names}
+    given = {n: float(v) for n, v in request.values.items() if v is not None}
+    outcome["values"] = {n: given[n] for n in names}
     outcome["value"] = outcome["values"][names[0]]
     return outcome
+
+
+def _finite(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)
 
 
 def _same_outcome(trial: sa.Row[Any], outcome: dict[str, Any]) -> bool:

@@ -19,7 +19,7 @@ from tunehub.schema import (
     TrialState,
 )
 from tunehub.server.api.convert import study_out, trial_out
-from tunehub.server.api.deps import EngineDep
+from tunehub.server.api.deps import EngineDep, StudyId
 from tunehub.server.errors import NotFound
 from tunehub.server.flows import ask as ask_flow
 from tunehub.server.flows.results import best_trials
@@ -73,7 +73,7 @@ def list_(
 
 
 @router.get("/{study_id}")
-def get(study_id: int, engine: EngineDep) -> StudyOut:
+def get(study_id: StudyId, engine: EngineDep) -> StudyOut:
     def work(conn: sa.Connection) -> StudyOut:
         row = require_study(conn, study_id)
         counts = study_store.trial_counts(conn, [study_id])
@@ -83,7 +83,7 @@ def get(study_id: int, engine: EngineDep) -> StudyOut:
 
 
 @router.delete("/{study_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete(study_id: int, engine: EngineDep) -> Response:
+def delete(study_id: StudyId, engine: EngineDep) -> Response:
     """Delete a study with all its trials and reports."""
     if not run_write(engine, lambda conn: study_store.delete_study(conn, study_id)):
         raise NotFound(f"study {study_id} does not exist")
@@ -91,7 +91,7 @@ def delete(study_id: int, engine: EngineDep) -> Response:
 
 
 @router.post("/{study_id}/ask")
-def ask(study_id: int, body: AskRequest, engine: EngineDep) -> TrialBatch:
+def ask(study_id: StudyId, body: AskRequest, engine: EngineDep) -> TrialBatch:
     """Start ``count`` trials for ``worker``: enqueued ones first, then the policy's."""
     return TrialBatch(trials=[trial_out(r) for r in ask_flow.ask(engine, study_id, body)])
 
@@ -101,7 +101,9 @@ def ask(study_id: int, body: AskRequest, engine: EngineDep) -> TrialBatch:
     status_code=status.HTTP_201_CREATED,
     responses={200: {"model": TrialOut, "description": "Repeated request id."}},
 )
-def enqueue(study_id: int, body: EnqueueRequest, engine: EngineDep, response: Response) -> TrialOut:
+def enqueue(
+    study_id: StudyId, body: EnqueueRequest, engine: EngineDep, response: Response
+) -> TrialOut:
     """Put a known configuration first in line; the next ask hands it out."""
     row, created = ask_flow.enqueue(engine, study_id, body)
     if not created:
@@ -111,7 +113,7 @@ def enqueue(study_id: int, body: EnqueueRequest, engine: EngineDep, response: Re
 
 @router.get("/{study_id}/trials")
 def trials(
-    study_id: int,
+    study_id: StudyId,
     engine: EngineDep,
     state: Annotated[list[TrialState] | None, Query()] = None,
     limit: Limit = 100,
@@ -134,7 +136,7 @@ def trials(
 
 
 @router.get("/{study_id}/best")
-def best(study_id: int, engine: EngineDep) -> TrialBatch:
+def best(study_id: StudyId, engine: EngineDep) -> TrialBatch:
     """The best completed trial, or the Pareto set when there are several objectives."""
     rows = run_read(engine, lambda conn: best_trials(conn, study_id))
     return TrialBatch(trials=[trial_out(r) for r in rows])

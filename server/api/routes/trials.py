@@ -14,7 +14,7 @@ from tunehub.schema import (
     TrialOut,
 )
 from tunehub.server.api.convert import report_out, trial_out
-from tunehub.server.api.deps import EngineDep
+from tunehub.server.api.deps import EngineDep, TrialId
 from tunehub.server.flows import results
 from tunehub.server.store import trials as trial_store
 from tunehub.server.store.transactions import run_read
@@ -23,18 +23,18 @@ router = APIRouter(prefix="/trials", tags=["trials"])
 
 
 @router.get("/{trial_id}")
-def get(trial_id: int, engine: EngineDep) -> TrialOut:
+def get(trial_id: TrialId, engine: EngineDep) -> TrialOut:
     return trial_out(run_read(engine, lambda conn: results.require_trial(conn, trial_id)))
 
 
 @router.post("/{trial_id}/reports")
-def report(trial_id: int, body: ReportRequest, engine: EngineDep) -> ReportResponse:
+def report(trial_id: TrialId, body: ReportRequest, engine: EngineDep) -> ReportResponse:
     """Record an intermediate result; the answer says whether the trial should stop."""
     return ReportResponse(decision=results.report(engine, trial_id, body))
 
 
 @router.get("/{trial_id}/reports")
-def reports(trial_id: int, engine: EngineDep) -> list[ReportOut]:
+def reports(trial_id: TrialId, engine: EngineDep) -> list[ReportOut]:
     def work(conn: sa.Connection) -> list[ReportOut]:
         results.require_trial(conn, trial_id)
         return [report_out(r) for r in trial_store.list_reports(conn, trial_id)]
@@ -43,12 +43,12 @@ def reports(trial_id: int, engine: EngineDep) -> list[ReportOut]:
 
 
 @router.post("/{trial_id}/tell")
-def tell(trial_id: int, body: TellRequest, engine: EngineDep) -> TrialOut:
+def tell(trial_id: TrialId, body: TellRequest, engine: EngineDep) -> TrialOut:
     """Finish a trial with its values, or as failed, pruned or stopped. Safe to repeat."""
     return trial_out(results.tell(engine, trial_id, body))
 
 
 @router.post("/{trial_id}/heartbeat")
-def heartbeat(trial_id: int, engine: EngineDep) -> HeartbeatResponse:
+def heartbeat(trial_id: TrialId, engine: EngineDep) -> HeartbeatResponse:
     """Keep a running trial alive; it fails once no heartbeat came within the study's grace."""
     return HeartbeatResponse(state=results.heartbeat(engine, trial_id))

@@ -1,0 +1,352 @@
+"""Dockerfile and docker-compose.yml, proven without a Docker engine.
+
+There is no engine to build or run the images, so these tests parse the two files and
+run the exact commands they give (the image's CMD and HEALTHCHECK, the compose
+``migrate`` and ``server`` commands) with the environment the containers would get,
+from the wheel installed in a fresh venv (test_packaging.py), against a real SQLite
+file and a real PostgreSQL. Only the port is rewritten to a free one, and the
+database URL to a local database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import signal
+import subprocess
+import tomllib
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+import yaml
+
+from tests.integration.test_packaging import (
+    REPO,
+    Instruction,
+    WheelVenv,
+    dockerfile_instructions,
+    wheel_venv_for,
+)
+from tests.support.postgres import create_database, free_port
+from tests.support.server import wait_until_up
+
+IMAGE_PORT = 8000
+# Docker's PATH in python:3.11-slim, behind the fresh venv standing in for /usr/local.
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+@pytest.fixture(scope="module")
+def wheel_venv(tmp_path_factory: pytest.TempPathFactory) -> WheelVenv:
+    return wheel_venv_for(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def dockerfile() -> list[Instruction]:
+    return dockerfile_instructions()
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    return loaded
+
+
+# --- reading the files --------------------------------------------------------------------
+
+
+def image_env(instructions: list[Instruction]) -> dict[str, str]:
+    """The ENV of the final image (``ENV K=V K2="v 2"`` and the legacy ``ENV K V``)."""
+    env: dict[str, str] = {}
+    for ins in instructions:
+        if ins.keyword != "ENV":
+            continue
+        words = shlex.split(ins.args)
+        if "=" not in words[0]:
+            env[words[0]] = ins.args.split(None, 1)[1]
+            continue
+        for word in words:
+            key, _, value = word.partition("=")
+            assert "$" not in value, f"ENV {key}: keep values literal so tests can read them"
+            env[key] = value
+    return env
+
+
+def one(instructions: list[Instruction], keyword: str) -> Instruction:
+    found = [i for i in instructions if i.keyword == keyword]
+    assert len(found) == 1, f"the Dockerfile needs exactly one {keyword}, has {len(found)}"
+    return found[0]
+
+
+def image_cmd(instructions: list[Instruction]) -> list[str]:
+    cmd = json.loads(one(instructions, "CMD").args)
+    assert isinstance(cmd, list), "CMD must be in JSON exec form"
+    return [str(c) for c in cmd]
+
+
+def healthcheck_cmd(instructions: list[Instruction]) -> list[str]:
+    options, _, cmd = one(instructions, "HEALTHCHECK").args.partition("CMD ")
+    assert all(o.startswith("--") for o in options.split()), options
+    parsed = json.loads(cmd)
+    assert isinstance(parsed, list), "HEALTHCHECK CMD must be in JSON exec form"
+    return [str(c) for c in parsed]
+
+
+def compose_command(service: dict[str, Any]) -> list[str]:
+    """Compose splits a string command shell-like, without running a shell."""
+    command = service["command"]
+    return shlex.split(command) if isinstance(command, str) else [str(c) for c in command]
+
+
+def with_port(words: list[str], port: int) -> list[str]:
+    """Rewrite the one ``--port 8000`` (in an argument list or inside a ``sh -c`` string)."""
+    rewritten, count = [], 0
+    pattern = re.compile(rf"--port(=|\s+){IMAGE_PORT}\b")
+    for word in words:
+        new, n = pattern.subn(lambda m: f"--port{m.group(1)}{port}", word)
+        rewritten.append(new)
+        count += n
+    for i, word in enumerate(words[:-1]):
+        if word == "--port" and words[i + 1] == str(IMAGE_PORT):
+            rewritten[i + 1] = str(port)
+            count += 1
+    assert count == 1, f"expected one --port {IMAGE_PORT} in {words}"
+    return rewritten
+
+
+def container_env(venv: WheelVenv, home: Path, *layers: dict[str, str]) -> dict[str, str]:
+    """A container's environment: nothing from the host, the fresh venv first on PATH."""
+    env = {"PATH": f"{venv.bin}:{SYSTEM_PATH}", "HOME": str(home), "LANG": "C.UTF-8"}
+    for layer in layers:
+        env.update(layer)
+    return env
+
+
+# --- running them -------------------------------------------------------------------------
+
+
+@contextmanager
+def serving(cmd: list[str], env: dict[str, str], cwd: Path, port: int) -> Iterator[str]:
+    """Run a server command; yield its loopback URL once /api/v1/health answers."""
+    log = cwd / f"server-{port}.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            cmd, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            try:
+                wait_until_up(url, proc, timeout=90)
+            except RuntimeError as error:
+                raise AssertionError(f"{error}\n{log.read_text(errors='replace')}") from None
+            yield url
+        finally:
+            stop(proc)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)  # uvicorn shuts its worker processes down
+        with suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=30)
+    with suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)  # whatever this server left in its session
+    proc.wait()
+
+
+def run_to_end(cmd: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.Popen(
+        cmd,
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        raise AssertionError(f"{shlex.join(cmd)} did not exit:\n{out}\n{err}") from None
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def create_study_and_ask(url: str) -> None:
+    with httpx.Client(base_url=url, timeout=30) as http:
+        created = http.post(
+            "/api/v1/studies",
+            json={
+                "name": f"container-{uuid.uuid4().hex[:8]}",
+                "space": {"x": {"type": "float", "low": 0, "high": 1}},
+                "objectives": [{"name": "loss", "direction": "minimize"}],
+                "policy": {"name": "random", "options": {}},
+                "seed": 0,
+            },
+        )
+        assert created.status_code == 201, created.text
+        asked = http.post(
+            f"/api/v1/studies/{created.json()['id']}/ask",
+            json={"count": 1, "worker": "container-test", "request_id": uuid.uuid4().hex},
+        )
+        assert asked.status_code == 200, asked.text
+        (trial,) = asked.json()["trials"]
+        assert trial["number"] == 0
+        assert 0 <= trial["params"]["x"] <= 1
+
+
+def healthcheck(cmd: list[str], env: dict[str, str], cwd: Path, port: int) -> int:
+    url = f"http://127.0.0.1:{IMAGE_PORT}/"
+    assert sum(url in word for word in cmd) == 1, f"the HEALTHCHECK should ask {url}: {cmd}"
+    cmd = [word.replace(url, f"http://127.0.0.1:{port}/") for word in cmd]
+    done = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, timeout=30)
+    return done.returncode
+
+
+# --- the Dockerfile -----------------------------------------------------------------------
+
+
+def test_dockerfile_installs_the_project_as_the_readme_says(dockerfile: list[Instruction]) -> None:
+    assert one(dockerfile, "FROM").args == "python:3.11-slim"
+    args = dict(i.args.split("=", 1) for i in dockerfile if i.keyword == "ARG")
+    assert args["EXTRAS"] == "server"
+    assert args["TORCH_INDEX_URL"] == "https://download.pytorch.org/whl/cpu"
+    runs = [i.args for i in dockerfile if i.keyword == "RUN"]
+    torch = next(k for k, r in enumerate(runs) if "torch==" in r)
+    project = next(k for k, r in enumerate(runs) if '".[${EXTRAS}]"' in r)
+    assert torch < project, "torch must be installed (pinned, CPU) before the project"
+    assert 'pip install --index-url "${TORCH_INDEX_URL}" torch==' in runs[torch]
+    pins = set(re.findall(r"torch==[\w.]+", (REPO / "Makefile").read_text()))
+    assert re.findall(r"torch==[\w.]+", runs[torch]) == sorted(pins), "the Makefile's torch pin"
+    assert runs[project].startswith('pip install ".[${EXTRAS}]"'), "a non-editable install"
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert {"server", "workers"} <= set(extras["optional-dependencies"])
+
+    keywords = [i.keyword for i in dockerfile]
+    user = one(dockerfile, "USER").args
+    assert user not in ("root", "0"), "the server must not run as root"
+    assert keywords.index("USER") > max(k for k, w in enumerate(keywords) if w == "RUN")
+    assert one(dockerfile, "EXPOSE").args == str(IMAGE_PORT)
+
+
+def test_image_cmd_migrates_and_serves_sqlite_in_the_volume(
+    dockerfile: list[Instruction], wheel_venv: WheelVenv, tmp_path: Path
+) -> None:
+    env = image_env(dockerfile)
+    (volume,) = json.loads(one(dockerfile, "VOLUME").args)
+    url = env["TUNEHUB_DATABASE_URL"]
+    assert url.startswith(f"sqlite:///{volume}/"), f"the database should live in {volume}"
+    assert dockerfile[-1].keyword == "CMD"
+    workdir = [i.args for i in dockerfile if i.keyword == "WORKDIR"][-1]
+    assert workdir == volume, "relative paths (and ./tunehub.db) should land in the volume"
+
+    # The volume is a temporary folder here; the port a free loopback one.
+    data = tmp_path / "data"
+    data.mkdir()
+    env["TUNEHUB_DATABASE_URL"] = url.replace(f"sqlite:///{volume}/", f"sqlite:///{data}/")
+    port = free_port()
+    cmd = image_cmd(dockerfile)
+    assert cmd[:2] == ["sh", "-c"] and "--insecure" in cmd[2] and "0.0.0.0" in cmd[2]
+    env = container_env(wheel_venv, tmp_path, env)
+    check = healthcheck_cmd(dockerfile)
+
+    with serving(with_port(cmd, port), env, data, port) as base:
+        create_study_and_ask(base)
+        assert healthcheck(check, env, data, port) == 0
+    assert (data / Path(urlsplit(url).path).name).is_file()
+    assert healthcheck(check, env, data, port) != 0, "the HEALTHCHECK passes with no server"
+
+
+# --- docker-compose.yml -------------------------------------------------------------------
+
+
+def test_compose_migrate_then_server_on_postgresql(
+    compose: dict[str, Any],
+    dockerfile: list[Instruction],
+    wheel_venv: WheelVenv,
+    postgres_prefix: str,
+    tmp_path: Path,
+) -> None:
+    services = compose["services"]
+    migrate, server, postgres = services["migrate"], services["server"], services["postgres"]
+
+    # The URL the services use points at the postgres service, with its credentials.
+    url = migrate["environment"]["TUNEHUB_DATABASE_URL"]
+    assert server["environment"]["TUNEHUB_DATABASE_URL"] == url
+    parts, pg_env = urlsplit(url), postgres["environment"]
+    assert parts.scheme == "postgresql" and parts.hostname == "postgres" and parts.port == 5432
+    assert (parts.username, parts.password) == (
+        pg_env["POSTGRES_USER"],
+        pg_env["POSTGRES_PASSWORD"],
+    )
+    assert parts.path == f"/{pg_env['POSTGRES_DB']}"
+    assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert server["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert server["ports"] == [f"127.0.0.1:{IMAGE_PORT}:{IMAGE_PORT}"]
+
+    database = create_database(postgres_prefix, f"compose_{uuid.uuid4().hex[:12]}")
+    cwd = tmp_path / "data"
+    cwd.mkdir()
+
+    def service_env(service: dict[str, Any]) -> dict[str, str]:
+        return container_env(
+            wheel_venv,
+            tmp_path,
+            image_env(dockerfile),
+            {**service["environment"], "TUNEHUB_DATABASE_URL": database},
+        )
+
+    port = free_port()
+    server_cmd = with_port(compose_command(server), port)
+    assert server_cmd[:2] == ["tunehub", "server"] and "--insecure" in server_cmd
+
+    # Started before `migrate` ran, the server refuses and says what to run.
+    refused = run_to_end(server_cmd, service_env(server), cwd)
+    assert refused.returncode != 0
+    assert "tunehub db upgrade" in refused.stderr, refused.stderr
+
+    migrated = run_to_end(compose_command(migrate), service_env(migrate), cwd)
+    assert migrated.returncode == 0, migrated.stderr
+
+    with serving(server_cmd, service_env(server), cwd, port) as base:
+        create_study_and_ask(base)
+        create_study_and_ask(base)
+
+
+def test_compose_services_and_the_ray_cluster(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert set(services) == {"postgres", "migrate", "server", "ray-head", "ray-worker"}
+    assert services["postgres"]["image"].startswith("postgres:16")
+    assert "healthcheck" in services["postgres"]
+    for name, service in services.items():
+        for dependency in service.get("depends_on", {}):
+            assert dependency in services, f"{name} depends on unknown {dependency}"
+
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    extras = extras["optional-dependencies"]
+    for name, extra in [("migrate", "server"), ("server", "server"), ("ray-head", "workers")]:
+        build = services[name]["build"]
+        assert build["context"] == "." and build["args"]["EXTRAS"] == extra, name
+    assert services["ray-worker"]["image"] == services["ray-head"]["image"]
+    assert services["migrate"]["image"] == services["server"]["image"]
+    assert services["ray-head"]["image"] != services["server"]["image"]
+    assert any(dep.startswith("ray[") for dep in extras["workers"]), "the ray CLI"
+
+    # Running the Ray cluster (and `tunehub worker` on it) belongs to a later issue: here
+    # only the shape: both nodes start Ray, the worker joins the head and gets the GPUs.
+    head, worker = services["ray-head"], services["ray-worker"]
+    assert compose_command(head)[:3] == ["ray", "start", "--head"]
+    assert compose_command(worker)[:2] == ["ray", "start"]
+    assert "--address=ray-head:6379" in compose_command(worker)
+    assert "--port=6379" in compose_command(head)
+    assert worker["environment"]["TUNEHUB_URL"] == f"http://server:{IMAGE_PORT}"
+    devices = worker["deploy"]["resources"]["reservations"]["devices"]
+    assert devices == [{"driver": "nvidia", "count": "all", "capabilities": ["gpu"]}]
