@@ -20,7 +20,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
-    result: int = args.run(args)
+    from tunehub.errors import ServerUnavailable, TunehubError
+
+    try:
+        result: int = args.run(args)
+    except (TunehubError, ServerUnavailable) as error:
+        print(f"tunehub: {error}", file=sys.stderr)
+        return 1
     return result
 
 
