@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from fastapi import Response
+from pydantic import BaseModel
 
 from tunehub.schema import ReportOut, StudyOut, TrialOut, TrialState
 from tunehub.server.store.studies import parse_spec
@@ -56,3 +58,13 @@ def report_out(row: sa.Row[Any]) -> ReportOut:
     return ReportOut(
         step=row.step, values=row.values, created_at=datetime.fromtimestamp(row.created_at, UTC)
     )
+
+
+def json_response(model: BaseModel) -> Response:
+    """Serialize a wire model straight to JSON.
+
+    For the hot endpoints (ask, tell, report, heartbeat): FastAPI would otherwise dump
+    the returned model to a dict, validate it again and serialize it. The route still
+    declares ``response_model`` so the OpenAPI document is unchanged.
+    """
+    return Response(model.model_dump_json(), media_type="application/json")

@@ -8,7 +8,8 @@ from fastapi import Depends, Path, Request
 from sqlalchemy.engine import Engine
 
 
-def _engine(request: Request) -> Engine:
+async def _engine(request: Request) -> Engine:
+    # async: a sync dependency would cost every request a hop through the thread pool.
     engine: Engine = request.app.state.engine
     return engine
 

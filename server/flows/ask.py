@@ -36,7 +36,9 @@ def ask(engine: Engine, study_id: int, request: AskRequest) -> list[sa.Row[Any]]
                 return earlier
         spec = study_store.parse_spec(study.spec)
         now = time.time()
-        next_number = study.trial_count + requeue_expired(conn, study, spec, now)
+        next_number = study.trial_count
+        if _expiry_check_due(study_id, spec, now):
+            next_number += requeue_expired(conn, study, spec, now)
         taken = trial_store.take_pending(
             conn,
             study_id=study_id,
@@ -102,6 +104,22 @@ def enqueue(engine: Engine, study_id: int, request: EnqueueRequest) -> tuple[sa.
         return row, True
 
     return run_write(engine, work)
+
+
+# When each study last looked for expired trials in this process. Only a rate limit:
+# the sweeper and other processes check too, so losing it loses nothing.
+_last_expiry_check: dict[int, float] = {}
+_EXPIRY_CHECK_EVERY = 1.0
+
+
+def _expiry_check_due(study_id: int, spec: StudySpec, now: float) -> bool:
+    grace = spec.heartbeat_grace_seconds
+    if grace is None:
+        return False
+    if now - _last_expiry_check.get(study_id, 0.0) < min(grace / 4, _EXPIRY_CHECK_EVERY):
+        return False
+    _last_expiry_check[study_id] = now
+    return True
 
 
 def requeue_expired(conn: sa.Connection, study: sa.Row[Any], spec: StudySpec, now: float) -> int:

@@ -47,9 +47,11 @@ def tell(engine: Engine, trial_id: int, request: TellRequest) -> sa.Row[Any]:
         check_json_finite(request.metrics, "metrics")
 
     def work(conn: sa.Connection) -> sa.Row[Any]:
-        trial = require_trial(conn, trial_id, lock=True)
-        spec = study_store.parse_spec(require_study(conn, trial.study_id).spec)
-        outcome = _outcome(spec, request)
+        found = trial_store.get_trial_with_spec(conn, trial_id, lock=True)
+        if found is None:
+            raise NotFound(f"trial {trial_id} does not exist")
+        trial, spec_text = found
+        outcome = _outcome(study_store.parse_spec(spec_text), request)
         state = TrialState(trial.state)
         if state == TrialState.PENDING:
             raise Conflict(
@@ -65,8 +67,9 @@ def tell(engine: Engine, trial_id: int, request: TellRequest) -> sa.Row[Any]:
                     "a finished trial cannot be told again differently",
                     field="state",
                 )
-        trial_store.finish_trial(conn, trial_id, expired=False, finished_at=time.time(), **outcome)
-        return require_trial(conn, trial_id)
+        return trial_store.finish_trial(
+            conn, trial_id, expired=False, finished_at=time.time(), **outcome
+        )
 
     return run_write(engine, work)
 

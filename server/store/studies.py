@@ -55,12 +55,24 @@ def insert_study(
     return row
 
 
+# Hot-path statements are built once: building SQLAlchemy expressions per request
+# costs more than SQLite takes to run them. SQLite compiles FOR UPDATE to nothing;
+# its BEGIN IMMEDIATE already holds the database's write lock.
+_STUDY = sa.select(studies).where(studies.c.id == sa.bindparam("study_id"))
+_STUDY_LOCKED = _STUDY.with_for_update()
+_ADVANCE = (
+    studies.update()
+    .where(studies.c.id == sa.bindparam("study_id"))
+    .values(
+        trial_count=studies.c.trial_count + sa.bindparam("by"),
+        updated_at=sa.bindparam("now"),
+    )
+)
+
+
 def get_study(conn: sa.Connection, study_id: int, *, lock: bool = False) -> sa.Row[Any] | None:
     """The study row, or ``None``. ``lock`` takes the row lock (PostgreSQL) for the transaction."""
-    query = sa.select(studies).where(studies.c.id == study_id)
-    if lock and conn.dialect.name != "sqlite":
-        query = query.with_for_update()
-    return conn.execute(query).one_or_none()
+    return conn.execute(_STUDY_LOCKED if lock else _STUDY, {"study_id": study_id}).one_or_none()
 
 
 def find_study(conn: sa.Connection, name: str) -> sa.Row[Any] | None:
@@ -98,11 +110,7 @@ def trial_counts(conn: sa.Connection, study_ids: list[int]) -> dict[int, dict[Tr
 
 
 def advance_trial_count(conn: sa.Connection, study_id: int, *, by: int, now: float) -> None:
-    conn.execute(
-        studies.update()
-        .where(studies.c.id == study_id)
-        .values(trial_count=studies.c.trial_count + by, updated_at=now)
-    )
+    conn.execute(_ADVANCE, {"study_id": study_id, "by": by, "now": now})
 
 
 def delete_study(conn: sa.Connection, study_id: int) -> bool:

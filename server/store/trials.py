@@ -13,7 +13,48 @@ import sqlalchemy as sa
 
 from tunehub.schema import TrialState
 from tunehub.server.policies.base import ReportRecord, Suggestion, TrialRecord
-from tunehub.server.store.tables import reports, trials
+from tunehub.server.store.tables import reports, studies, trials
+
+# Hot-path statements, built once (see store/studies.py).
+_INSERT = trials.insert().returning(*trials.c, sort_by_parameter_order=True)
+_BY_ASK_REQUEST = (
+    sa.select(trials)
+    .where(
+        trials.c.study_id == sa.bindparam("study_id"),
+        trials.c.ask_request_id == sa.bindparam("request_id"),
+    )
+    .order_by(trials.c.number)
+)
+_BY_ENQUEUE_REQUEST = (
+    sa.select(trials)
+    .where(
+        trials.c.study_id == sa.bindparam("study_id"),
+        trials.c.enqueue_request_id == sa.bindparam("request_id"),
+    )
+    .order_by(trials.c.number)
+)
+_PENDING_IDS = (
+    sa.select(trials.c.id)
+    .where(
+        trials.c.study_id == sa.bindparam("study_id"),
+        trials.c.state == TrialState.PENDING.value,
+    )
+    .order_by(trials.c.number)
+    .limit(sa.bindparam("count"))
+)
+_TRIAL = sa.select(trials).where(trials.c.id == sa.bindparam("trial_id"))
+_TRIAL_LOCKED = _TRIAL.with_for_update()
+_TRIAL_WITH_SPEC = (
+    sa.select(trials, studies.c.spec.label("study_spec"))
+    .join(studies, studies.c.id == trials.c.study_id)
+    .where(trials.c.id == sa.bindparam("trial_id"))
+)
+_TRIAL_WITH_SPEC_LOCKED = _TRIAL_WITH_SPEC.with_for_update(of=trials)
+_TOUCH = (
+    trials.update()
+    .where(trials.c.id == sa.bindparam("trial_id"), trials.c.state == TrialState.RUNNING.value)
+    .values(heartbeat_at=sa.bindparam("now"))
+)
 
 HEARTBEAT_EXPIRED = "heartbeat expired: no heartbeat from worker {worker} for {grace:g} s"
 
@@ -55,28 +96,15 @@ def insert_trials(
         }
         for i, s in enumerate(suggestions)
     ]
-    conn.execute(trials.insert(), rows)
-    numbers = [r["number"] for r in rows]
-    return list(
-        conn.execute(
-            sa.select(trials)
-            .where(trials.c.study_id == study_id, trials.c.number.in_(numbers))
-            .order_by(trials.c.number)
-        ).all()
-    )
+    return list(conn.execute(_INSERT, rows).all())
 
 
 def trials_for_request(
     conn: sa.Connection, *, study_id: int, request_id: str, column: str = "ask_request_id"
 ) -> list[sa.Row[Any]]:
     """Trials an earlier ask (or enqueue) with this request id got, in number order."""
-    return list(
-        conn.execute(
-            sa.select(trials)
-            .where(trials.c.study_id == study_id, trials.c[column] == request_id)
-            .order_by(trials.c.number)
-        ).all()
-    )
+    query = _BY_ASK_REQUEST if column == "ask_request_id" else _BY_ENQUEUE_REQUEST
+    return list(conn.execute(query, {"study_id": study_id, "request_id": request_id}).all())
 
 
 def take_pending(
@@ -89,17 +117,10 @@ def take_pending(
     now: float,
 ) -> list[sa.Row[Any]]:
     """Start up to ``count`` enqueued trials, oldest first."""
-    ids = list(
-        conn.execute(
-            sa.select(trials.c.id)
-            .where(trials.c.study_id == study_id, trials.c.state == TrialState.PENDING.value)
-            .order_by(trials.c.number)
-            .limit(count)
-        ).scalars()
-    )
+    ids = list(conn.execute(_PENDING_IDS, {"study_id": study_id, "count": count}).scalars())
     if not ids:
         return []
-    conn.execute(
+    started = conn.execute(
         trials.update()
         .where(trials.c.id.in_(ids))
         .values(
@@ -109,10 +130,9 @@ def take_pending(
             started_at=now,
             heartbeat_at=now,
         )
-    )
-    return list(
-        conn.execute(sa.select(trials).where(trials.c.id.in_(ids)).order_by(trials.c.number))
-    )
+        .returning(*trials.c)
+    ).all()
+    return sorted(started, key=lambda row: row.number)
 
 
 def expire_stale(
@@ -144,10 +164,7 @@ def expire_stale(
 
 def get_trial(conn: sa.Connection, trial_id: int, *, lock: bool = False) -> sa.Row[Any] | None:
     """The trial row, or ``None``. ``lock`` takes its row lock (PostgreSQL)."""
-    query = sa.select(trials).where(trials.c.id == trial_id)
-    if lock and conn.dialect.name != "sqlite":
-        query = query.with_for_update()
-    return conn.execute(query).one_or_none()
+    return conn.execute(_TRIAL_LOCKED if lock else _TRIAL, {"trial_id": trial_id}).one_or_none()
 
 
 def list_trials(
@@ -168,18 +185,25 @@ def list_trials(
     return list(rows), int(total)
 
 
-def finish_trial(conn: sa.Connection, trial_id: int, **values: Any) -> None:
-    conn.execute(trials.update().where(trials.c.id == trial_id).values(**values))
+def finish_trial(conn: sa.Connection, trial_id: int, **values: Any) -> sa.Row[Any]:
+    """Set columns of a trial; returns the updated row."""
+    return conn.execute(
+        trials.update().where(trials.c.id == trial_id).values(**values).returning(*trials.c)
+    ).one()
+
+
+def get_trial_with_spec(
+    conn: sa.Connection, trial_id: int, *, lock: bool = False
+) -> tuple[sa.Row[Any], str] | None:
+    """The trial row and its study's spec text in one query, or ``None``."""
+    query = _TRIAL_WITH_SPEC_LOCKED if lock else _TRIAL_WITH_SPEC
+    row = conn.execute(query, {"trial_id": trial_id}).one_or_none()
+    return None if row is None else (row, str(row.study_spec))
 
 
 def touch_heartbeat(conn: sa.Connection, trial_id: int, now: float) -> bool:
     """Record a heartbeat; ``False`` when the trial is not running."""
-    result = conn.execute(
-        trials.update()
-        .where(trials.c.id == trial_id, trials.c.state == TrialState.RUNNING.value)
-        .values(heartbeat_at=now)
-    )
-    return result.rowcount > 0
+    return conn.execute(_TOUCH, {"trial_id": trial_id, "now": now}).rowcount > 0
 
 
 def best_single(conn: sa.Connection, *, study_id: int, maximize: bool) -> sa.Row[Any] | None:

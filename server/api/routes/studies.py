@@ -18,7 +18,7 @@ from tunehub.schema import (
     TrialOut,
     TrialState,
 )
-from tunehub.server.api.convert import study_out, trial_out
+from tunehub.server.api.convert import json_response, study_out, trial_out
 from tunehub.server.api.deps import EngineDep, StudyId
 from tunehub.server.errors import NotFound
 from tunehub.server.flows import ask as ask_flow
@@ -90,10 +90,11 @@ def delete(study_id: StudyId, engine: EngineDep) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/{study_id}/ask")
-def ask(study_id: StudyId, body: AskRequest, engine: EngineDep) -> TrialBatch:
+@router.post("/{study_id}/ask", response_model=TrialBatch)
+def ask(study_id: StudyId, body: AskRequest, engine: EngineDep) -> Response:
     """Start ``count`` trials for ``worker``: enqueued ones first, then the policy's."""
-    return TrialBatch(trials=[trial_out(r) for r in ask_flow.ask(engine, study_id, body)])
+    batch = TrialBatch(trials=[trial_out(r) for r in ask_flow.ask(engine, study_id, body)])
+    return json_response(batch)
 
 
 @router.post(

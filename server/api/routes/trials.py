@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from tunehub.schema import (
     HeartbeatResponse,
@@ -13,7 +13,7 @@ from tunehub.schema import (
     TellRequest,
     TrialOut,
 )
-from tunehub.server.api.convert import report_out, trial_out
+from tunehub.server.api.convert import json_response, report_out, trial_out
 from tunehub.server.api.deps import EngineDep, TrialId
 from tunehub.server.flows import results
 from tunehub.server.store import trials as trial_store
@@ -27,10 +27,10 @@ def get(trial_id: TrialId, engine: EngineDep) -> TrialOut:
     return trial_out(run_read(engine, lambda conn: results.require_trial(conn, trial_id)))
 
 
-@router.post("/{trial_id}/reports")
-def report(trial_id: TrialId, body: ReportRequest, engine: EngineDep) -> ReportResponse:
+@router.post("/{trial_id}/reports", response_model=ReportResponse)
+def report(trial_id: TrialId, body: ReportRequest, engine: EngineDep) -> Response:
     """Record an intermediate result; the answer says whether the trial should stop."""
-    return ReportResponse(decision=results.report(engine, trial_id, body))
+    return json_response(ReportResponse(decision=results.report(engine, trial_id, body)))
 
 
 @router.get("/{trial_id}/reports")
@@ -42,13 +42,13 @@ def reports(trial_id: TrialId, engine: EngineDep) -> list[ReportOut]:
     return run_read(engine, work)
 
 
-@router.post("/{trial_id}/tell")
-def tell(trial_id: TrialId, body: TellRequest, engine: EngineDep) -> TrialOut:
+@router.post("/{trial_id}/tell", response_model=TrialOut)
+def tell(trial_id: TrialId, body: TellRequest, engine: EngineDep) -> Response:
     """Finish a trial with its values, or as failed, pruned or stopped. Safe to repeat."""
-    return trial_out(results.tell(engine, trial_id, body))
+    return json_response(trial_out(results.tell(engine, trial_id, body)))
 
 
-@router.post("/{trial_id}/heartbeat")
-def heartbeat(trial_id: TrialId, engine: EngineDep) -> HeartbeatResponse:
+@router.post("/{trial_id}/heartbeat", response_model=HeartbeatResponse)
+def heartbeat(trial_id: TrialId, engine: EngineDep) -> Response:
     """Keep a running trial alive; it fails once no heartbeat came within the study's grace."""
-    return HeartbeatResponse(state=results.heartbeat(engine, trial_id))
+    return json_response(HeartbeatResponse(state=results.heartbeat(engine, trial_id)))
