@@ -67,9 +67,7 @@ def tell(engine: Engine, trial_id: int, request: TellRequest) -> sa.Row[Any]:
                     "a finished trial cannot be told again differently",
                     field="state",
                 )
-        return trial_store.finish_trial(
-            conn, trial_id, expired=False, finished_at=time.time(), **outcome
-        )
+        return trial_store.record_outcome(conn, trial_id, outcome, now=time.time())
 
     return run_write(engine, work)
 

@@ -135,6 +135,9 @@ class Policy(abc.ABC):
 
     name: ClassVar[str]
     Options: ClassVar[type[BaseModel]] = NoOptions
+    fast: ClassVar[bool] = False
+    """True when ``suggest`` and ``decide`` take well under a millisecond, so the
+    server may call them on its event loop. Model-based policies leave it False."""
 
     def __init__(self, options: BaseModel) -> None:
         self.options = options

@@ -17,6 +17,7 @@ class RandomPolicy(Policy):
     """
 
     name = "random"
+    fast = True
 
     def suggest(self, view: StudyView, count: int) -> list[Suggestion]:
         out = []

@@ -24,6 +24,7 @@ class SobolPolicy(Policy):
     """
 
     name = "sobol"
+    fast = True
     Options = SobolOptions
 
     def suggest(self, view: StudyView, count: int) -> list[Suggestion]:

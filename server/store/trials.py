@@ -17,21 +17,15 @@ from tunehub.server.store.tables import reports, studies, trials
 
 # Hot-path statements, built once (see store/studies.py).
 _INSERT = trials.insert().returning(*trials.c, sort_by_parameter_order=True)
-_BY_ASK_REQUEST = (
-    sa.select(trials)
-    .where(
-        trials.c.study_id == sa.bindparam("study_id"),
-        trials.c.ask_request_id == sa.bindparam("request_id"),
-    )
-    .order_by(trials.c.number)
+# No ORDER BY here: SQLite would then walk the (study_id, number) index over the whole
+# study instead of using the request-id index; the few rows are sorted in Python.
+_BY_ASK_REQUEST = sa.select(trials).where(
+    trials.c.study_id == sa.bindparam("study_id"),
+    trials.c.ask_request_id == sa.bindparam("request_id"),
 )
-_BY_ENQUEUE_REQUEST = (
-    sa.select(trials)
-    .where(
-        trials.c.study_id == sa.bindparam("study_id"),
-        trials.c.enqueue_request_id == sa.bindparam("request_id"),
-    )
-    .order_by(trials.c.number)
+_BY_ENQUEUE_REQUEST = sa.select(trials).where(
+    trials.c.study_id == sa.bindparam("study_id"),
+    trials.c.enqueue_request_id == sa.bindparam("request_id"),
 )
 _PENDING_IDS = (
     sa.select(trials.c.id)
@@ -50,6 +44,26 @@ _TRIAL_WITH_SPEC = (
     .where(trials.c.id == sa.bindparam("trial_id"))
 )
 _TRIAL_WITH_SPEC_LOCKED = _TRIAL_WITH_SPEC.with_for_update(of=trials)
+_FINISH = (
+    trials.update()
+    .where(trials.c.id == sa.bindparam("trial_id"))
+    .values(
+        {
+            name: sa.bindparam(f"new_{name}", type_=trials.c[name].type)
+            for name in (
+                "state",
+                "values",
+                "value",
+                "metrics",
+                "cost",
+                "error",
+                "expired",
+                "finished_at",
+            )
+        }
+    )
+    .returning(*trials.c)
+)
 _TOUCH = (
     trials.update()
     .where(trials.c.id == sa.bindparam("trial_id"), trials.c.state == TrialState.RUNNING.value)
@@ -104,7 +118,8 @@ def trials_for_request(
 ) -> list[sa.Row[Any]]:
     """Trials an earlier ask (or enqueue) with this request id got, in number order."""
     query = _BY_ASK_REQUEST if column == "ask_request_id" else _BY_ENQUEUE_REQUEST
-    return list(conn.execute(query, {"study_id": study_id, "request_id": request_id}).all())
+    rows = conn.execute(query, {"study_id": study_id, "request_id": request_id}).all()
+    return sorted(rows, key=lambda row: row.number)
 
 
 def take_pending(
@@ -183,6 +198,15 @@ def list_trials(
         sa.select(trials).where(condition).order_by(trials.c.number).limit(limit).offset(offset)
     ).all()
     return list(rows), int(total)
+
+
+def record_outcome(
+    conn: sa.Connection, trial_id: int, outcome: dict[str, Any], *, now: float
+) -> sa.Row[Any]:
+    """Store a told result (state, values, value, metrics, cost, error); returns the row."""
+    params = {f"new_{k}": v for k, v in outcome.items()}
+    params.update(trial_id=trial_id, new_expired=False, new_finished_at=now)
+    return conn.execute(_FINISH, params).one()
 
 
 def finish_trial(conn: sa.Connection, trial_id: int, **values: Any) -> sa.Row[Any]:

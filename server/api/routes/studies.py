@@ -20,6 +20,7 @@ from tunehub.schema import (
 )
 from tunehub.server.api.convert import json_response, study_out, trial_out
 from tunehub.server.api.deps import EngineDep, StudyId
+from tunehub.server.api.placement import run_db
 from tunehub.server.errors import NotFound
 from tunehub.server.flows import ask as ask_flow
 from tunehub.server.flows.results import best_trials
@@ -91,10 +92,10 @@ def delete(study_id: StudyId, engine: EngineDep) -> Response:
 
 
 @router.post("/{study_id}/ask", response_model=TrialBatch)
-def ask(study_id: StudyId, body: AskRequest, engine: EngineDep) -> Response:
+async def ask(study_id: StudyId, body: AskRequest, engine: EngineDep) -> Response:
     """Start ``count`` trials for ``worker``: enqueued ones first, then the policy's."""
-    batch = TrialBatch(trials=[trial_out(r) for r in ask_flow.ask(engine, study_id, body)])
-    return json_response(batch)
+    rows = await run_db(engine, lambda: ask_flow.ask(engine, study_id, body), study_id=study_id)
+    return json_response(TrialBatch(trials=[trial_out(r) for r in rows]))
 
 
 @router.post(

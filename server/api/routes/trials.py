@@ -15,6 +15,7 @@ from tunehub.schema import (
 )
 from tunehub.server.api.convert import json_response, report_out, trial_out
 from tunehub.server.api.deps import EngineDep, TrialId
+from tunehub.server.api.placement import run_db
 from tunehub.server.flows import results
 from tunehub.server.store import trials as trial_store
 from tunehub.server.store.transactions import run_read
@@ -43,12 +44,14 @@ def reports(trial_id: TrialId, engine: EngineDep) -> list[ReportOut]:
 
 
 @router.post("/{trial_id}/tell", response_model=TrialOut)
-def tell(trial_id: TrialId, body: TellRequest, engine: EngineDep) -> Response:
+async def tell(trial_id: TrialId, body: TellRequest, engine: EngineDep) -> Response:
     """Finish a trial with its values, or as failed, pruned or stopped. Safe to repeat."""
-    return json_response(trial_out(results.tell(engine, trial_id, body)))
+    row = await run_db(engine, lambda: results.tell(engine, trial_id, body))
+    return json_response(trial_out(row))
 
 
 @router.post("/{trial_id}/heartbeat", response_model=HeartbeatResponse)
-def heartbeat(trial_id: TrialId, engine: EngineDep) -> Response:
+async def heartbeat(trial_id: TrialId, engine: EngineDep) -> Response:
     """Keep a running trial alive; it fails once no heartbeat came within the study's grace."""
-    return json_response(HeartbeatResponse(state=results.heartbeat(engine, trial_id)))
+    state = await run_db(engine, lambda: results.heartbeat(engine, trial_id))
+    return json_response(HeartbeatResponse(state=state))
