@@ -25,16 +25,21 @@ class Heartbeats:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._next_wake = float("inf")  # when the thread wakes next, as it last decided
 
     def add(self, trial_id: int, interval: float) -> None:
+        due = time.monotonic() + interval
         with self._lock:
-            self._due[trial_id] = (time.monotonic() + interval, interval)
+            self._due[trial_id] = (due, interval)
             if self._thread is None and not self._closed:
                 self._thread = threading.Thread(
                     target=self._run, name="tunehub-heartbeats", daemon=True
                 )
                 self._thread.start()
-        self._wake.set()
+            # Waking the thread costs a thread switch per ask: only when it sleeps too long.
+            wake = due < self._next_wake
+        if wake:
+            self._wake.set()
 
     def remove(self, trial_id: int) -> None:
         with self._lock:
@@ -53,11 +58,14 @@ class Heartbeats:
                     return
                 now = time.monotonic()
                 ready = [tid for tid, (at, _) in self._due.items() if at <= now]
-                upcoming = min((at for at, _ in self._due.values()), default=now + 1.0)
             for trial_id in ready:
                 self._beat_one(trial_id)
-            self._wake.wait(timeout=max(0.0, upcoming - time.monotonic()))
-            self._wake.clear()
+            with self._lock:
+                self._wake.clear()
+                self._next_wake = min(
+                    (at for at, _ in self._due.values()), default=time.monotonic() + 60.0
+                )
+            self._wake.wait(timeout=max(0.0, self._next_wake - time.monotonic()))
 
     def _beat_one(self, trial_id: int) -> None:
         try:
