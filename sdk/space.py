@@ -47,16 +47,9 @@ class _Param(BaseModel):
         return self
 
 
-def _check_finite(low: float, high: float) -> None:
-    for label, value in (("low", low), ("high", high)):
-        if not math.isfinite(value):
-            raise ValueError(f"{label} is {value}: bounds must be finite numbers")
+class _Range(_Param):
+    """A numeric parameter in ``[low, high]``, searched on a log scale when ``log``."""
 
-
-class FloatParam(_Param):
-    """A real parameter in ``[low, high]``, searched on a log scale when ``log``."""
-
-    type: Literal["float"] = "float"
     low: float
     high: float
     log: bool = False
@@ -74,46 +67,32 @@ class FloatParam(_Param):
         super().__init__(**data)
 
     @model_validator(mode="after")
-    def _check_bounds(self) -> FloatParam:
-        _check_finite(self.low, self.high)
+    def _check_bounds(self) -> _Range:
+        for label, value in (("low", self.low), ("high", self.high)):
+            if not math.isfinite(value):
+                raise ValueError(f"{label} is {value}: bounds must be finite numbers")
         if self.low > self.high:
             raise ValueError(f"low ({self.low}) is greater than high ({self.high}): swap them")
         if self.log and self.low <= 0:
+            least = "low >= 1" if isinstance(self.low, int) else "low > 0"
             raise ValueError(
-                f"log=true needs low > 0 (got low={self.low}): raise low or set log=false"
+                f"log=true needs {least} (got low={self.low}): raise low or set log=false"
             )
         return self
 
 
-class IntParam(_Param):
+class FloatParam(_Range):
+    """A real parameter in ``[low, high]``, searched on a log scale when ``log``."""
+
+    type: Literal["float"] = "float"
+
+
+class IntParam(_Range):
     """An integer parameter in ``[low, high]`` (both included)."""
 
     type: Literal["int"] = "int"
-    low: StrictInt
-    high: StrictInt
-    log: bool = False
-
-    def __init__(
-        self,
-        low: int | None = None,
-        high: int | None = None,
-        *,
-        log: bool = False,
-        condition: Condition | None = None,
-        **data: Any,
-    ) -> None:
-        data.update(low=low, high=high, log=log, condition=condition)
-        super().__init__(**data)
-
-    @model_validator(mode="after")
-    def _check_bounds(self) -> IntParam:
-        if self.low > self.high:
-            raise ValueError(f"low ({self.low}) is greater than high ({self.high}): swap them")
-        if self.log and self.low <= 0:
-            raise ValueError(
-                f"log=true needs low >= 1 (got low={self.low}): raise low or set log=false"
-            )
-        return self
+    low: StrictInt  # type: ignore[assignment]
+    high: StrictInt  # type: ignore[assignment]
 
 
 class CategoricalParam(_Param):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from typing import TypeVar
@@ -27,12 +28,19 @@ _PG_RETRYABLE = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, 
 
 
 def is_transient(error: BaseException) -> bool:
-    """Whether re-running the transaction can succeed."""
-    if not isinstance(error, DBAPIError):
+    """Whether re-running the transaction can succeed.
+
+    Takes SQLAlchemy's wrapped errors and the SQLite driver's own (our BEGIN goes to
+    the driver directly, see ``store/engine.py``).
+    """
+    if isinstance(error, DBAPIError):
+        if error.connection_invalidated:
+            return True
+        orig: BaseException | None = error.orig
+    elif isinstance(error, sqlite3.OperationalError):
+        orig = error
+    else:
         return False
-    if error.connection_invalidated:
-        return True
-    orig = error.orig
     sqlstate = getattr(orig, "sqlstate", None)
     if sqlstate in _PG_RETRYABLE:
         return True
@@ -60,7 +68,7 @@ def _run(engine: Engine, work: Callable[[sa.Connection], T], *, write: bool) -> 
                     conn = conn.execution_options(tunehub_write=True)
                 with conn.begin():
                     return work(conn)
-        except DBAPIError as error:
+        except (DBAPIError, sqlite3.OperationalError) as error:
             if not is_transient(error) or time.monotonic() > deadline:
                 raise
         time.sleep(delay * (0.5 + random.random()))
