@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tunehub.schema import AskRequest, EnqueueRequest, PolicySpec, StudySpec, TrialState
-from tunehub.server.errors import Invalid
+from tunehub.server.errors import Invalid, NotFound
 from tunehub.server.flows.studies import require_study
 from tunehub.server.policies.base import Policy, StudyView, Suggestion
 from tunehub.server.policies.registry import build_policy
@@ -27,44 +27,41 @@ from tunehub.server.store.transactions import run_write
 
 def ask(engine: Engine, study_id: int, request: AskRequest) -> list[sa.Row[Any]]:
     def work(conn: sa.Connection) -> list[sa.Row[Any]]:
-        study = require_study(conn, study_id, lock=True)
-        if request.request_id is not None:
-            earlier = trial_store.trials_for_request(
-                conn, study_id=study_id, request_id=request.request_id
-            )
-            if earlier:
-                return earlier
-        spec = study_store.parse_spec(study.spec)
         now = time.time()
-        next_number = study.trial_count
+        study = study_store.reserve_numbers(conn, study_id, count=request.count, now=now)
+        if study is None:
+            raise NotFound(f"study {study_id} does not exist")
+        first = study.trial_count - request.count  # numbers reserved for new trials
+        spec = study_store.parse_spec(study.spec)
+        used = 0
         if _expiry_check_due(study_id, spec, now):
-            next_number += requeue_expired(conn, study, spec, now)
-        taken = trial_store.take_pending(
-            conn,
-            study_id=study_id,
-            count=request.count,
-            worker=request.worker,
-            request_id=request.request_id,
-            now=now,
+            used += requeue_expired(conn, study, spec, first_number=first, now=now)
+        earlier, pending = trial_store.earlier_or_pending(
+            conn, study_id=study_id, request_id=request.request_id, count=request.count
         )
-        remaining = request.count - len(taken)
-        new: list[sa.Row[Any]] = []
-        if remaining:
-            view = make_view(conn, study_id, spec, next_number)
-            suggestions = policy_for(study.spec).suggest(view, remaining)[:remaining]
-            new = trial_store.insert_trials(
-                conn,
-                study_id=study_id,
-                first_number=next_number,
-                suggestions=suggestions,
-                state=TrialState.RUNNING,
-                worker=request.worker,
-                request_id=request.request_id,
-                now=now,
+        started: list[sa.Row[Any]] = []
+        if not earlier:
+            started = trial_store.start_trials(
+                conn, pending, worker=request.worker, request_id=request.request_id, now=now
             )
-        allocated = next_number - study.trial_count + len(new)
-        study_store.advance_trial_count(conn, study_id, by=allocated, now=now)
-        return sorted([*taken, *new], key=lambda r: r.number)
+            remaining = request.count - len(started)
+            if remaining:
+                view = make_view(conn, study_id, spec, first + used)
+                suggestions = policy_for(study.spec).suggest(view, remaining)[:remaining]
+                started += trial_store.insert_trials(
+                    conn,
+                    study_id=study_id,
+                    first_number=first + used,
+                    suggestions=suggestions,
+                    state=TrialState.RUNNING,
+                    worker=request.worker,
+                    request_id=request.request_id,
+                    now=now,
+                )
+                used += len(suggestions)
+        if used != request.count:  # give back (or take more of) the reserved numbers
+            study_store.advance_trial_count(conn, study_id, by=used - request.count, now=now)
+        return earlier or sorted(started, key=lambda r: r.number)
 
     return run_write(engine, work)
 
@@ -122,8 +119,13 @@ def _expiry_check_due(study_id: int, spec: StudySpec, now: float) -> bool:
     return True
 
 
-def requeue_expired(conn: sa.Connection, study: sa.Row[Any], spec: StudySpec, now: float) -> int:
-    """Fail trials that missed their heartbeat; queue retries. Returns how many were queued."""
+def requeue_expired(
+    conn: sa.Connection, study: sa.Row[Any], spec: StudySpec, *, first_number: int, now: float
+) -> int:
+    """Fail trials that missed their heartbeat; queue retries numbered from ``first_number``.
+
+    Returns how many retries were queued (and so how many numbers were used).
+    """
     if spec.heartbeat_grace_seconds is None:
         return 0
     expired = trial_store.expire_stale(
@@ -134,7 +136,7 @@ def requeue_expired(conn: sa.Connection, study: sa.Row[Any], spec: StudySpec, no
         trial_store.insert_trials(
             conn,
             study_id=study.id,
-            first_number=study.trial_count + i,
+            first_number=first_number + i,
             suggestions=[
                 Suggestion(
                     params=row.params,

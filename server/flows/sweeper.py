@@ -48,7 +48,8 @@ def sweep_expired(engine: Engine) -> int:
 
 def _expire(conn: sa.Connection, *, study_id: int) -> None:
     study = require_study(conn, study_id, lock=True)
-    queued = requeue_expired(conn, study, study_store.parse_spec(study.spec), time.time())
+    spec = study_store.parse_spec(study.spec)
+    queued = requeue_expired(conn, study, spec, first_number=study.trial_count, now=time.time())
     if queued:
         study_store.advance_trial_count(conn, study_id, by=queued, now=time.time())
 

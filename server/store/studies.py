@@ -70,6 +70,29 @@ _ADVANCE = (
 )
 
 
+_RESERVE = (
+    studies.update()
+    .where(studies.c.id == sa.bindparam("study_id"))
+    .values(
+        trial_count=studies.c.trial_count + sa.bindparam("count"),
+        updated_at=sa.bindparam("now"),
+    )
+    .returning(*studies.c)
+)
+
+
+def reserve_numbers(
+    conn: sa.Connection, study_id: int, *, count: int, now: float
+) -> sa.Row[Any] | None:
+    """Lock the study and advance its trial counter by ``count``; ``None`` if it is missing.
+
+    The returned row holds the counter after the update: the reserved numbers are
+    ``trial_count - count`` up to ``trial_count - 1``. One statement takes the lock,
+    reads the study and reserves, which is what every ask needs first.
+    """
+    return conn.execute(_RESERVE, {"study_id": study_id, "count": count, "now": now}).one_or_none()
+
+
 def get_study(conn: sa.Connection, study_id: int, *, lock: bool = False) -> sa.Row[Any] | None:
     """The study row, or ``None``. ``lock`` takes the row lock (PostgreSQL) for the transaction."""
     return conn.execute(_STUDY_LOCKED if lock else _STUDY, {"study_id": study_id}).one_or_none()

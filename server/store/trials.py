@@ -27,13 +27,21 @@ _BY_ENQUEUE_REQUEST = sa.select(trials).where(
     trials.c.study_id == sa.bindparam("study_id"),
     trials.c.enqueue_request_id == sa.bindparam("request_id"),
 )
-_PENDING_IDS = (
-    sa.select(trials.c.id)
+# One query for both things an ask must know first: what an earlier ask with this
+# request id got (sorted first), else the oldest enqueued trials.
+_EARLIER_OR_PENDING = (
+    sa.select(trials)
     .where(
         trials.c.study_id == sa.bindparam("study_id"),
-        trials.c.state == TrialState.PENDING.value,
+        sa.or_(
+            trials.c.ask_request_id == sa.bindparam("request_id"),
+            trials.c.state == TrialState.PENDING.value,
+        ),
     )
-    .order_by(trials.c.number)
+    .order_by(
+        sa.case((trials.c.ask_request_id == sa.bindparam("request_id"), 0), else_=1),
+        trials.c.number,
+    )
     .limit(sa.bindparam("count"))
 )
 _TRIAL = sa.select(trials).where(trials.c.id == sa.bindparam("trial_id"))
@@ -122,22 +130,35 @@ def trials_for_request(
     return sorted(rows, key=lambda row: row.number)
 
 
-def take_pending(
+def earlier_or_pending(
+    conn: sa.Connection, *, study_id: int, request_id: str | None, count: int
+) -> tuple[list[sa.Row[Any]], list[sa.Row[Any]]]:
+    """``(trials an earlier ask with request_id got, [])``, or ``([], up to count pending)``."""
+    rows = conn.execute(
+        _EARLIER_OR_PENDING, {"study_id": study_id, "request_id": request_id, "count": count}
+    ).all()
+    earlier = [r for r in rows if request_id is not None and r.ask_request_id == request_id]
+    if not earlier:
+        return [], list(rows)
+    if len(rows) == count:  # the earlier ask may have got more than fit in this answer
+        earlier = trials_for_request(conn, study_id=study_id, request_id=request_id or "")
+    return earlier, []
+
+
+def start_trials(
     conn: sa.Connection,
+    pending: Sequence[sa.Row[Any]],
     *,
-    study_id: int,
-    count: int,
     worker: str | None,
     request_id: str | None,
     now: float,
 ) -> list[sa.Row[Any]]:
-    """Start up to ``count`` enqueued trials, oldest first."""
-    ids = list(conn.execute(_PENDING_IDS, {"study_id": study_id, "count": count}).scalars())
-    if not ids:
+    """Hand enqueued trials to a worker."""
+    if not pending:
         return []
     started = conn.execute(
         trials.update()
-        .where(trials.c.id.in_(ids))
+        .where(trials.c.id.in_([row.id for row in pending]))
         .values(
             state=TrialState.RUNNING.value,
             worker=worker,
