@@ -7,7 +7,9 @@ Run from the repository root: ``python -m bench.throughput [--quick]``.
    loop for ``--seconds`` after a warm-up; then the same work, in the same way,
    against ``optuna.storages.RDBStorage`` on SQLite with the RandomSampler and the
    same search space, once with SQLite as Optuna leaves it and once with the WAL
-   pragmas Tunehub's server sets. Clients are separate processes by default
+   pragmas Tunehub's server sets. ``--rounds`` alternate the three sides (3 by
+   default) and the ratio is the median of the per-round ratios, so drift in a
+   shared machine's speed hits both sides alike. Clients are separate processes by default
    (``--client-mode``): Optuna does all its work inside the client, so threads
    would pin it to one core under the GIL; Tunehub's clients get the same treatment.
 2. Ask latency: one Tunehub study grown to each of ``--sizes`` completed trials,
@@ -27,6 +29,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import sys
 import tempfile
 import time
@@ -54,6 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.quick:
         args.clients, args.seconds, args.warmup = min(args.clients, 2), 0.5, 0.2
+        args.rounds = 1
         args.sizes, args.latency_asks = [10, 50], 10
         args.client_mode = args.client_mode or "threads"  # spawning processes costs seconds
     args.client_mode = args.client_mode or "processes"
@@ -71,7 +75,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     mode: Mode = args.client_mode
     load = {"clients": args.clients, "warmup": args.warmup, "seconds": args.seconds, "mode": mode}
-    sides: dict[str, LoadResult] = {}
+    rounds: dict[str, list[LoadResult]] = {"tunehub": [], "optuna": [], "optuna_wal": []}
+    optuna_targets = {}
+    for key, wal in (("optuna", False), ("optuna_wal", True)):
+        optuna_url = f"sqlite:///{tmp / key}.db"
+        _create_optuna_study(optuna_url, wal=wal)
+        optuna_targets[key] = Target("optuna", optuna_url, STUDY, wal=wal)
 
     database = f"sqlite:///{tmp / 'tunehub.db'}"
     with (
@@ -79,18 +88,19 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         tunehub.Client(url) as client,
     ):
         client.create_study(name=STUDY, space=tunehub_space(), policy="random", seed=0)
-        sides["tunehub"] = run_load(Target("tunehub", url, STUDY), **load)
+        # Rounds alternate the sides, so a machine that speeds up or slows down
+        # during the run (shared hosts do) moves both; the ratio is the median of
+        # the per-round ratios.
+        for _ in range(args.rounds):
+            rounds["tunehub"].append(run_load(Target("tunehub", url, STUDY), **load))
+            for key, target in optuna_targets.items():
+                rounds[key].append(run_load(target, **load))
         # The same server, a new study: the random policy reads no trials, and the
         # throughput study's rows are behind a study_id index prefix.
         study = client.create_study(name="latency", space=tunehub_space(), seed=0)
         points = measure_growth(study, args.sizes, args.latency_asks)
 
-    for key, wal in (("optuna", False), ("optuna_wal", True)):
-        optuna_url = f"sqlite:///{tmp / key}.db"
-        _create_optuna_study(optuna_url, wal=wal)
-        sides[key] = run_load(Target("optuna", optuna_url, STUDY, wal=wal), **load)
-
-    ours = sides["tunehub"].trials_per_second
+    ours = [r.trials_per_second for r in rounds["tunehub"]]
     return {
         "benchmark": "throughput",
         "command": " ".join(["python", "-m", "bench.throughput", *sys.argv[1:]]),
@@ -100,20 +110,38 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             "client_mode": mode,
             "warmup_seconds": args.warmup,
             "seconds": args.seconds,
+            "rounds": args.rounds,
             "server_workers": args.server_workers,
             "sizes": args.sizes,
             "latency_asks": args.latency_asks,
         },
         "throughput": {
-            **{key: _load_json(result) for key, result in sides.items()},
-            "ratio": _ratio(ours, sides["optuna"].trials_per_second),
-            "ratio_wal": _ratio(ours, sides["optuna_wal"].trials_per_second),
+            **{key: _side_json(results) for key, results in rounds.items()},
+            "ratio": _median_ratio(ours, rounds["optuna"]),
+            "ratio_wal": _median_ratio(ours, rounds["optuna_wal"]),
         },
         "latency": {
             "points": [p.to_json() for p in points],
             "p50_ratio_last_first": _latency_ratio(points),
         },
     }
+
+
+def _side_json(results: Sequence[LoadResult]) -> dict[str, Any]:
+    """Per-round figures and their median (``trials_per_second`` is the median)."""
+    return {
+        "clients": results[0].clients,
+        "client_mode": results[0].mode,
+        "seconds": round(sum(r.seconds for r in results), 3),
+        "trials": sum(r.trials for r in results),
+        "trials_per_second": round(statistics.median(r.trials_per_second for r in results), 2),
+        "rounds": [_load_json(r) for r in results],
+    }
+
+
+def _median_ratio(ours: Sequence[float], theirs: Sequence[LoadResult]) -> float | None:
+    ratios = [a / b.trials_per_second for a, b in zip(ours, theirs) if b.trials_per_second > 0]
+    return round(statistics.median(ratios), 2) if ratios else None
 
 
 def _create_optuna_study(url: str, *, wal: bool) -> None:
@@ -160,11 +188,12 @@ def markdown(results: dict[str, Any]) -> str:
     settings, env = results["settings"], results["environment"]
     lines = [
         f"## Throughput: {settings['clients']} clients ({settings['client_mode']}), "
-        f"{settings['seconds']:g} s after {settings['warmup_seconds']:g} s warm-up, "
+        f"{settings['rounds']} rounds of {settings['seconds']:g} s after "
+        f"{settings['warmup_seconds']:g} s warm-up, "
         f"{settings['server_workers']} server worker(s), SQLite, {env['cpus']} CPUs",
         "",
-        "| side | trials | seconds | trials/s |",
-        "|---|---:|---:|---:|",
+        "| side | trials/s per round | median trials/s |",
+        "|---|---|---:|",
     ]
     names = {
         "tunehub": "Tunehub server (HTTP, SQLite WAL)",
@@ -173,13 +202,12 @@ def markdown(results: dict[str, Any]) -> str:
     }
     for key, name in names.items():
         side = results["throughput"][key]
-        lines.append(
-            f"| {name} | {side['trials']} | {side['seconds']:.2f} | "
-            f"{side['trials_per_second']:.1f} |"
-        )
+        per_round = ", ".join(f"{r['trials_per_second']:.1f}" for r in side["rounds"])
+        lines.append(f"| {name} | {per_round} | {side['trials_per_second']:.1f} |")
     lines += [
         "",
-        f"Tunehub / Optuna: **{_fmt(results['throughput']['ratio'])}x** "
+        "Tunehub / Optuna, median of the per-round ratios: "
+        f"**{_fmt(results['throughput']['ratio'])}x** "
         f"(against Optuna on WAL: {_fmt(results['throughput']['ratio_wal'])}x)",
         "",
         f"## Ask latency as the study grows ({settings['latency_asks']} asks per size)",
@@ -220,6 +248,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients per side")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured wall time per side")
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds first")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per side")
     parser.add_argument(
         "--sizes", type=_sizes, default=[100, 1000, 10000], help="study sizes for ask latency"
     )

@@ -28,21 +28,25 @@ _BY_ENQUEUE_REQUEST = sa.select(trials).where(
     trials.c.enqueue_request_id == sa.bindparam("request_id"),
 )
 # One query for both things an ask must know first: what an earlier ask with this
-# request id got (sorted first), else the oldest enqueued trials.
-_EARLIER_OR_PENDING = (
-    sa.select(trials)
+# request id got (sorted first), else the oldest enqueued trials. A UNION of two
+# index searches: with an OR, SQLite would walk every trial of the study.
+_EARLIER = sa.select(trials, sa.literal(0).label("k")).where(
+    trials.c.study_id == sa.bindparam("study_id"),
+    trials.c.ask_request_id == sa.bindparam("request_id"),
+)
+_PENDING = (
+    sa.select(trials, sa.literal(1).label("k"))
     .where(
         trials.c.study_id == sa.bindparam("study_id"),
-        sa.or_(
-            trials.c.ask_request_id == sa.bindparam("request_id"),
-            trials.c.state == TrialState.PENDING.value,
-        ),
+        trials.c.state == TrialState.PENDING.value,
     )
-    .order_by(
-        sa.case((trials.c.ask_request_id == sa.bindparam("request_id"), 0), else_=1),
-        trials.c.number,
-    )
+    .order_by(trials.c.number)
     .limit(sa.bindparam("count"))
+    .subquery()
+)
+_BOTH = sa.union_all(_EARLIER, sa.select(_PENDING)).subquery()
+_EARLIER_OR_PENDING = (
+    sa.select(_BOTH).order_by(_BOTH.c.k, _BOTH.c.number).limit(sa.bindparam("count"))
 )
 _TRIAL = sa.select(trials).where(trials.c.id == sa.bindparam("trial_id"))
 _TRIAL_LOCKED = _TRIAL.with_for_update()
