@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from anyio import to_thread
 from fastapi import FastAPI
 
 import tunehub
@@ -15,8 +14,6 @@ from tunehub.server.flows.sweeper import Sweeper
 from tunehub.server.settings import database_url, sweep_seconds
 from tunehub.server.store.engine import is_sqlite, make_engine
 from tunehub.server.store.migrate import ensure_current
-
-SQLITE_THREADS = 4
 
 
 def create_app(url: str | None = None) -> FastAPI:
@@ -30,9 +27,6 @@ def create_app(url: str | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        if is_sqlite(engine):
-            # SQLite takes one writer at a time: more threads only fight over the GIL.
-            to_thread.current_default_thread_limiter().total_tokens = SQLITE_THREADS
         sweeper = Sweeper(engine, sweep_seconds())
         sweeper.start()
         try:
