@@ -1,8 +1,10 @@
 """The ask flow: hand out trials to a worker under the study's lock.
 
-Order of work inside one write transaction: answer a repeated request id with
-the trials it got before; fail trials whose heartbeat expired (and queue their
-retries); start enqueued configurations; ask the policy for the rest.
+Order of work inside one write transaction: lock the study and reserve ``count``
+trial numbers (one statement); fail trials whose heartbeat expired and queue
+their retries; answer a repeated request id with the trials it got before, or
+else start enqueued configurations and ask the policy for the rest; give back
+the numbers left unused.
 """
 
 from __future__ import annotations
