@@ -47,6 +47,17 @@ class _Param(BaseModel):
         return self
 
 
+MAX_SAFE_INT = 2**53
+"""Integers beyond this lose precision as floats (and as JavaScript numbers)."""
+
+
+def is_finite_number(value: float) -> bool:
+    """True for finite floats and for ints a float holds exactly; never raises."""
+    if isinstance(value, int):
+        return abs(value) <= MAX_SAFE_INT
+    return math.isfinite(value)
+
+
 class _Range(_Param):
     """A numeric parameter in ``[low, high]``, searched on a log scale when ``log``."""
 
@@ -69,8 +80,13 @@ class _Range(_Param):
     @model_validator(mode="after")
     def _check_bounds(self) -> _Range:
         for label, value in (("low", self.low), ("high", self.high)):
-            if not math.isfinite(value):
-                raise ValueError(f"{label} is {value}: bounds must be finite numbers")
+            if not is_finite_number(value):
+                raise ValueError(
+                    f"{label} is not a finite number: bounds must be finite "
+                    "(integers within +-2**53)"
+                )
+        if not math.isfinite(float(self.high) - float(self.low)):
+            raise ValueError("high - low overflows a float: narrow the range or use log=true")
         if self.low > self.high:
             raise ValueError(f"low ({self.low}) is greater than high ({self.high}): swap them")
         if self.log and self.low <= 0:

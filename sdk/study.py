@@ -73,7 +73,7 @@ class Study:
         grace = self.info.heartbeat_grace_seconds
         if grace is not None:
             for trial in trials:
-                self.client.heartbeats.add(trial.id, min(max(grace / 4, 0.5), 60.0))
+                self.client.heartbeats.add(trial.id, min(grace / 4, 60.0))
         return trials
 
     def enqueue(self, params: Mapping[str, ParamValue]) -> TrialOut:
@@ -235,7 +235,7 @@ class Trial:
         """Complete the trial with its objective value(s)."""
         return self._tell(
             TellRequest(
-                values=dict(self._values(value)),
+                values=self._values(value),
                 metrics=dict(metrics) if metrics is not None else None,
                 cost=cost,
             )
@@ -266,10 +266,11 @@ class Trial:
         self.study.client.heartbeats.remove(self.id)
         return self.info
 
-    def _values(self, value: Value) -> dict[str, float]:
+    def _values(self, value: Value) -> dict[str, float | None]:
+        """Objective values by name; ``None`` (a diverged run) makes a failed trial."""
         names = self.study.objective_names
         if isinstance(value, Mapping):
-            return {k: float(v) for k, v in value.items()}
+            return {k: None if v is None else float(v) for k, v in value.items()}
         if isinstance(value, int | float):
             if len(names) != 1:
                 raise ValueError(
@@ -279,7 +280,7 @@ class Trial:
         values = list(value)
         if len(values) != len(names):
             raise ValueError(f"expected {len(names)} values for {names}, got {len(values)}")
-        return {n: float(v) for n, v in zip(names, values)}
+        return {n: None if v is None else float(v) for n, v in zip(names, values)}
 
     def __enter__(self) -> Trial:
         return self

@@ -4,7 +4,8 @@ SQLite takes one writer at a time, and each of its calls drops and retakes the
 GIL: run from a pool of threads, writes spend more time handing the GIL between
 threads than in SQLite (1.5x fewer trials/s in bench/throughput). So on SQLite
 the hot writes run on the event loop, unless they call a policy that is not
-``fast``. PostgreSQL work waits on the network and always goes to the thread pool.
+``fast``, or the database is busy: then they wait in a thread, never on the
+loop. PostgreSQL work waits on the network and always goes to the thread pool.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from tunehub.server.policies.registry import POLICIES
 from tunehub.server.store import studies as study_store
 from tunehub.server.store.engine import is_sqlite
-from tunehub.server.store.transactions import run_read
+from tunehub.server.store.transactions import WouldBlock, run_read, without_waiting
 
 T = TypeVar("T")
 
@@ -37,7 +38,11 @@ async def run_db(engine: Engine, work: Callable[[], T], *, study_id: int | None 
             return await run_in_threadpool(work)  # no such study: the work answers 404
         _fast_policy[study_id] = fast
     if study_id is None or _fast_policy[study_id]:
-        return work()
+        try:
+            with without_waiting():
+                return work()
+        except WouldBlock:
+            pass  # another writer holds SQLite: wait for it in a thread, not on the loop
     return await run_in_threadpool(work)
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
 from tunehub.server.space.conditions import active_names, ordered_names
-from tunehub.space import CategoricalParam, FloatParam, IntParam, ParamValue
+from tunehub.space import CategoricalParam, FloatParam, IntParam, ParamValue, is_finite_number
 
 
 class ParamError(ValueError):
@@ -56,8 +55,8 @@ def _check_one(
         raise ParamError(name, f"{name}={value!r} is not one of the choices {spec.choices}")
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ParamError(name, f"{name}={value!r} is not a number")
-    if not math.isfinite(value):
-        raise ParamError(name, f"{name}={value} is not a finite number")
+    if not is_finite_number(value):
+        raise ParamError(name, f"{name} is not a finite number (integers within +-2**53)")
     if isinstance(spec, IntParam):
         if value != int(value):
             raise ParamError(name, f"{name}={value} is not an integer")

@@ -77,12 +77,15 @@ def _sqlite_engine(url: URL) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
-        immediate = conn.get_execution_options().get("tunehub_write", False)
+        options = conn.get_execution_options()
         # Straight to the driver: this runs once per request, and SQLAlchemy's
         # statement machinery would cost ten times what SQLite takes for a BEGIN.
-        conn.connection.driver_connection.execute(  # type: ignore[union-attr]
-            "BEGIN IMMEDIATE" if immediate else "BEGIN"
-        )
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        # A caller that must not block (the event loop) fails at once on a busy database.
+        wait = 0 if options.get("tunehub_nowait", False) else SQLITE_BUSY_TIMEOUT_MS
+        driver.execute(f"PRAGMA busy_timeout={wait}")
+        driver.execute("BEGIN IMMEDIATE" if options.get("tunehub_write", False) else "BEGIN")
 
     return engine
 

@@ -13,6 +13,7 @@ import random
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from typing import TypeVar
 
 import sqlalchemy as sa
@@ -22,6 +23,25 @@ from sqlalchemy.exc import DBAPIError
 from tunehub.server.store.engine import sqlite_write_lock
 
 T = TypeVar("T")
+
+
+class WouldBlock(Exception):
+    """The database is busy and the caller asked not to wait for it."""
+
+
+# Set by ``without_waiting``: write transactions then fail with ``WouldBlock``
+# instead of waiting for a lock (the caller is an event loop that must not stall).
+_no_wait: ContextVar[bool] = ContextVar("tunehub_no_wait", default=False)
+
+
+@contextlib.contextmanager
+def without_waiting() -> Iterator[None]:
+    token = _no_wait.set(True)
+    try:
+        yield
+    finally:
+        _no_wait.reset(token)
+
 
 RETRY_DEADLINE_SECONDS = 60.0
 _PG_RETRYABLE = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock not available
@@ -59,27 +79,36 @@ def run_read(engine: Engine, work: Callable[[sa.Connection], T]) -> T:
 
 
 def _run(engine: Engine, work: Callable[[sa.Connection], T], *, write: bool) -> T:
+    nowait = write and _no_wait.get()
     deadline = time.monotonic() + RETRY_DEADLINE_SECONDS
     delay = 0.005
     while True:
         try:
-            with _writer_slot(engine, write), engine.connect() as conn:
+            with _writer_slot(engine, write, nowait), engine.connect() as conn:
                 if write:
-                    conn = conn.execution_options(tunehub_write=True)
+                    conn = conn.execution_options(tunehub_write=True, tunehub_nowait=nowait)
                 with conn.begin():
                     return work(conn)
         except (DBAPIError, sqlite3.OperationalError) as error:
-            if not is_transient(error) or time.monotonic() > deadline:
+            if not is_transient(error):
+                raise
+            if nowait:
+                raise WouldBlock(str(error)) from error
+            if time.monotonic() > deadline:
                 raise
         time.sleep(delay * (0.5 + random.random()))
         delay = min(delay * 2, 0.5)
 
 
 @contextlib.contextmanager
-def _writer_slot(engine: Engine, write: bool) -> Iterator[None]:
+def _writer_slot(engine: Engine, write: bool, nowait: bool) -> Iterator[None]:
     lock = sqlite_write_lock(engine) if write else None
     if lock is None:
         yield
         return
-    with lock:
+    if not lock.acquire(blocking=not nowait):
+        raise WouldBlock("another writer of this process holds the database")
+    try:
         yield
+    finally:
+        lock.release()

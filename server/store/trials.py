@@ -82,7 +82,7 @@ _TOUCH = (
     .values(heartbeat_at=sa.bindparam("now"))
 )
 
-HEARTBEAT_EXPIRED = "heartbeat expired: no heartbeat from worker {worker} for {grace:g} s"
+HEARTBEAT_EXPIRED = "heartbeat expired: no heartbeat for {grace:g} s from worker "
 
 
 def insert_trials(
@@ -178,28 +178,29 @@ def start_trials(
 def expire_stale(
     conn: sa.Connection, *, study_id: int, grace: float, now: float
 ) -> list[sa.Row[Any]]:
-    """Fail running trials whose last heartbeat is older than ``grace`` seconds."""
-    stale = list(
+    """Fail running trials whose last heartbeat is older than ``grace`` seconds.
+
+    One statement, so a trial told or heartbeated meanwhile (PostgreSQL only locks
+    the trial row for those) is never failed, nor retried, by mistake.
+    """
+    return list(
         conn.execute(
-            sa.select(trials).where(
+            trials.update()
+            .where(
                 trials.c.study_id == study_id,
                 trials.c.state == TrialState.RUNNING.value,
                 trials.c.heartbeat_at < now - grace,
             )
-        ).all()
-    )
-    for row in stale:
-        conn.execute(
-            trials.update()
-            .where(trials.c.id == row.id, trials.c.state == TrialState.RUNNING.value)
             .values(
                 state=TrialState.FAILED.value,
                 expired=True,
                 finished_at=now,
-                error=HEARTBEAT_EXPIRED.format(worker=row.worker or "(unnamed)", grace=grace),
+                error=sa.literal(HEARTBEAT_EXPIRED.format(grace=grace))
+                + sa.func.coalesce(trials.c.worker, "(unnamed)"),
             )
-        )
-    return stale
+            .returning(*trials.c)
+        ).all()
+    )
 
 
 def get_trial(conn: sa.Connection, trial_id: int, *, lock: bool = False) -> sa.Row[Any] | None:

@@ -11,6 +11,7 @@ import threading
 import time
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 import sqlalchemy as sa
@@ -32,8 +33,18 @@ def test_sqlite_locked_longer_than_busy_timeout_is_retried(tmp_path: Path) -> No
         hold = SQLITE_BUSY_TIMEOUT_MS / 1000 + 1.5
         threading.Timer(hold, lambda: blocker.execute("COMMIT")).start()
         started = time.monotonic()
+        health: list[int] = []
+
+        def probe() -> None:  # the event loop keeps serving while the ask waits
+            time.sleep(1.0)
+            health.append(httpx.get(f"{url}/api/v1/health", timeout=2.0).status_code)
+
+        prober = threading.Thread(target=probe)
+        prober.start()
         trial = study.ask()  # waits out the busy timeout, then the server retries
         assert time.monotonic() - started >= hold - 0.5
+        prober.join()
+        assert health == [200]
         trial.tell(0.5)
         assert trial.info.state == tunehub.TrialState.COMPLETED
         blocker.close()

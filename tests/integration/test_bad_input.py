@@ -170,6 +170,8 @@ def test_study_errors_name_the_field(target: tuple[httpx.Client, int, int]) -> N
         ({"seed": -1}, "seed", "greater"),
         ({"user_attrs": {"a": float("inf")}}, "user_attrs.a", "infinity"),
         ({"heartbeat_grace_seconds": 0}, "heartbeat_grace_seconds", "greater"),
+        ({"space": {"n": {"type": "int", "low": 0, "high": 10**400}}}, "space.n", "finite"),
+        ({"space": {"x": {"type": "float", "low": -1e308, "high": 1e308}}}, "space.x", "overflows"),
     ]
     for change, field, words in cases:
         response = api.post(
@@ -196,3 +198,13 @@ def test_nul_characters_never_5xx(target: tuple[httpx.Client, int, int]) -> None
     ]
     for response in answers:
         assert response.status_code < 500, response.text
+
+
+def test_huge_numbers_in_enqueue_are_422(target: tuple[httpx.Client, int, int]) -> None:
+    api, study_id, _ = target
+    raw = b'{"params": {"x": 1' + b"0" * 400 + b', "k": "a"}}'
+    response = api.post(
+        f"/studies/{study_id}/enqueue", content=raw, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "params.x"
