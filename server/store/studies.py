@@ -68,17 +68,7 @@ _ADVANCE = (
         updated_at=sa.bindparam("now"),
     )
 )
-
-
-_RESERVE = (
-    studies.update()
-    .where(studies.c.id == sa.bindparam("study_id"))
-    .values(
-        trial_count=studies.c.trial_count + sa.bindparam("count"),
-        updated_at=sa.bindparam("now"),
-    )
-    .returning(*studies.c)
-)
+_RESERVE = _ADVANCE.returning(*studies.c)
 
 
 def reserve_numbers(
@@ -90,7 +80,7 @@ def reserve_numbers(
     ``trial_count - count`` up to ``trial_count - 1``. One statement takes the lock,
     reads the study and reserves, which is what every ask needs first.
     """
-    return conn.execute(_RESERVE, {"study_id": study_id, "count": count, "now": now}).one_or_none()
+    return conn.execute(_RESERVE, {"study_id": study_id, "by": count, "now": now}).one_or_none()
 
 
 def get_study(conn: sa.Connection, study_id: int, *, lock: bool = False) -> sa.Row[Any] | None:
