@@ -214,7 +214,11 @@ def run_load(
 def _measure(
     counts: _Counts, ready: _Barrier, stop: _Event, warmup: float, seconds: float
 ) -> tuple[int, float]:
-    ready.wait(timeout=300)
+    try:
+        ready.wait(timeout=300)
+    except threading.BrokenBarrierError:  # a client failed to start: its error is raised
+        stop.set()
+        return 0, 0.0
     try:
         time.sleep(warmup)
         before, start = sum(counts[i] for i in range(len(counts))), time.perf_counter()
@@ -244,8 +248,6 @@ def _run_threads(target: Target, clients: int, warmup: float, seconds: float) ->
         thread.start()
     try:
         trials, elapsed = _measure(counts, ready, stop, warmup, seconds)
-    except threading.BrokenBarrierError:
-        trials, elapsed = 0, 0.0
     finally:
         stop.set()
         for thread in threads:
@@ -269,8 +271,6 @@ def _run_processes(target: Target, clients: int, warmup: float, seconds: float) 
         process.start()
     try:
         trials, elapsed = _measure(counts, ready, stop, warmup, seconds)
-    except threading.BrokenBarrierError:
-        trials, elapsed = 0, 0.0
     finally:
         stop.set()
         for process in processes:

@@ -30,10 +30,7 @@ _BY_ENQUEUE_REQUEST = sa.select(trials).where(
 # One query for both things an ask must know first: what an earlier ask with this
 # request id got (sorted first), else the oldest enqueued trials. A UNION of two
 # index searches: with an OR, SQLite would walk every trial of the study.
-_EARLIER = sa.select(trials, sa.literal(0).label("k")).where(
-    trials.c.study_id == sa.bindparam("study_id"),
-    trials.c.ask_request_id == sa.bindparam("request_id"),
-)
+_EARLIER = _BY_ASK_REQUEST.add_columns(sa.literal(0).label("k"))
 _PENDING = (
     sa.select(trials, sa.literal(1).label("k"))
     .where(
