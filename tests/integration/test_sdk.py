@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import http.client
+import http.server
 import math
 import os
 import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -179,3 +182,66 @@ def test_a_study_survives_a_server_restart(tmp_path: Path) -> None:
         study = client.get_study("restart")
         assert study.ask().number == 3
         assert len(study.trials(tunehub.TrialState.COMPLETED)) == 3
+
+
+class _ForwardProxy(http.server.ThreadingHTTPServer):
+    """An HTTP forward proxy that records the absolute URLs it forwarded."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _ProxyHandler)
+        self.seen: list[str] = []
+
+
+class _ProxyHandler(http.server.BaseHTTPRequestHandler):
+    server: _ForwardProxy
+    protocol_version = "HTTP/1.1"
+
+    def _forward(self) -> None:
+        self.server.seen.append(f"{self.command} {self.path}")
+        target = urllib.parse.urlsplit(self.path)
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        upstream = http.client.HTTPConnection(target.netloc, timeout=10)
+        path = target.path + (f"?{target.query}" if target.query else "")
+        headers = {k: v for k, v in self.headers.items() if k.lower() != "proxy-connection"}
+        upstream.request(self.command, path, body=body or None, headers=headers)
+        answer = upstream.getresponse()
+        payload = answer.read()
+        self.send_response(answer.status)
+        for name, value in answer.getheaders():
+            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+        upstream.close()
+
+    do_GET = do_POST = do_DELETE = _forward
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_the_sdk_goes_through_the_proxy_the_environment_names(
+    server_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proxy = _ForwardProxy()
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        for name in ("no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{proxy.server_address[1]}")
+        with tunehub.Client(server_url) as client:
+            study = quadratic_study(client, "proxied")
+            trial = study.ask()
+            trial.tell(1.0)
+            assert client.get_study("proxied").trials()[0].values == {"loss": 1.0}
+        assert any(line.startswith("POST http://") and "/ask" in line for line in proxy.seen)
+
+        seen = len(proxy.seen)
+        monkeypatch.setenv("no_proxy", "127.0.0.1")
+        with tunehub.Client(server_url) as client:
+            assert client.get_study("proxied").id == study.id
+        assert len(proxy.seen) == seen  # NO_PROXY names the server: straight there
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
