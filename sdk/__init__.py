@@ -5,6 +5,7 @@ without importing torch, SQLAlchemy or Ray.
 """
 
 from tunehub.client import Client
+from tunehub.current import current_trial
 from tunehub.errors import (
     ConflictError,
     InvalidError,
@@ -36,4 +37,5 @@ __all__ = [
     "TrialState",
     "TunehubError",
     "__version__",
+    "current_trial",
 ]

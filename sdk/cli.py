@@ -11,6 +11,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from tunehub.workers import cli as worker_cli
+
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
 
 
@@ -72,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     s_delete.add_argument("name")
     s_delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     s_delete.set_defaults(run=_studies_delete)
+    worker_cli.add_parser(sub)  # imports no Ray until it runs
     return parser
 
 

@@ -41,9 +41,10 @@ class Client:
         max_retry_seconds: float = 60.0,
     ) -> None:
         self.url = url or os.environ.get("TUNEHUB_URL") or DEFAULT_URL
+        self.token = token or os.environ.get("TUNEHUB_API_KEY")
         self._transport = Transport(
             self.url,
-            token=token or os.environ.get("TUNEHUB_API_KEY"),
+            token=self.token,
             timeout=timeout,
             max_retry_seconds=max_retry_seconds,
         )
@@ -66,6 +67,7 @@ class Client:
         seed: int | None = None,
         heartbeat_grace_seconds: float | None = 600.0,
         max_retries: int = 0,
+        resources: Mapping[str, float] | None = None,
         user_attrs: Mapping[str, Any] | None = None,
     ) -> Study:
         """Create a study, or get it when it exists with the same spec (409 otherwise).
@@ -86,6 +88,7 @@ class Client:
                 "seed": seed,
                 "heartbeat_grace_seconds": heartbeat_grace_seconds,
                 "max_retries": max_retries,
+                "resources": dict(resources) if resources is not None else None,
                 "user_attrs": dict(user_attrs or {}),
             }
         )

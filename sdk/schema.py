@@ -83,6 +83,13 @@ class PolicySpec(_Body):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
+class Resources(_Body):
+    """What one trial of the study takes on a worker node (Ray's resource names)."""
+
+    num_cpus: float = Field(default=1.0, ge=0, le=1024)
+    num_gpus: float = Field(default=0.0, ge=0, le=64)
+
+
 class StudySpec(_Body):
     """Everything that defines how a study searches; two creates agree when their specs do."""
 
@@ -101,6 +108,10 @@ class StudySpec(_Body):
         ge=0,
         le=100,
         description="How many times a trial that lost its worker is asked again.",
+    )
+    resources: Resources | None = Field(
+        default=None,
+        description="CPUs and GPUs one trial takes on a `tunehub worker` (default 1 CPU).",
     )
 
     @field_validator("space")
@@ -224,6 +235,10 @@ class TellRequest(_Body):
     metrics: dict[str, Any] | None = None
     cost: float | None = None
     error: LongText | None = None
+    retry: bool = False
+    """With ``state: failed``: the trial failed for a reason outside its configuration
+    (its process or node died), so the server queues it again, as a pending trial whose
+    parent is this one, while the study's ``max_retries`` allows."""
 
     @model_validator(mode="after")
     def _check_outcome(self) -> TellRequest:
@@ -239,6 +254,10 @@ class TellRequest(_Body):
             )
         if self.cost is not None and not (math.isfinite(self.cost) and self.cost >= 0):
             raise ValueError(f"cost is {self.cost}: give a finite number >= 0")
+        if self.retry and self.state != TrialState.FAILED:
+            raise ValueError(
+                'retry applies to failed trials: tell {"state": "failed", "retry": true}'
+            )
         return self
 
 
@@ -249,6 +268,8 @@ class EnqueueRequest(_Body):
 
 class HeartbeatResponse(BaseModel):
     state: TrialState
+    decision: Decision = Decision.CONTINUE
+    """``stop`` once the policy answered stop to one of the trial's reports."""
 
 
 class Problem(BaseModel):

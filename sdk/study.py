@@ -8,6 +8,7 @@ import threading
 import traceback
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -194,6 +195,11 @@ class Trial:
     def __init__(self, study: Study, info: TrialOut) -> None:
         self.study = study
         self.info = info
+        self.checkpoint_dir: Path | None = None
+        """Where the trial keeps its checkpoints when a ``tunehub worker`` runs it; a
+        trial with a parent (a retry, a promotion) finds its parent's files there."""
+        self.metrics: dict[str, Any] = {}
+        """Extra metrics told with the result (``tell``'s ``metrics`` win on a clash)."""
 
     @property
     def id(self) -> int:
@@ -234,19 +240,13 @@ class Trial:
     ) -> TrialOut:
         """Complete the trial with its objective value(s)."""
         return self._tell(
-            TellRequest(
-                values=self._values(value),
-                metrics=dict(metrics) if metrics is not None else None,
-                cost=cost,
-            )
+            TellRequest(values=self._values(value), metrics=self._metrics(metrics), cost=cost)
         )
 
     def fail(self, error: str = "", *, metrics: Mapping[str, Any] | None = None) -> TrialOut:
         return self._tell(
             TellRequest(
-                state=TrialState.FAILED,
-                error=error or None,
-                metrics=dict(metrics) if metrics is not None else None,
+                state=TrialState.FAILED, error=error or None, metrics=self._metrics(metrics)
             )
         )
 
@@ -260,11 +260,15 @@ class Trial:
         body = self.study.client.request(
             "POST",
             f"/trials/{self.id}/tell",
-            json=request.model_dump(mode="json", exclude_none=True),
+            json=request.model_dump(mode="json", exclude_none=True, exclude_defaults=True),
         )
         self.info = TrialOut.model_validate(body)
         self.study.client.heartbeats.remove(self.id)
         return self.info
+
+    def _metrics(self, metrics: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        merged = {**self.metrics, **(metrics or {})}
+        return merged or None
 
     def _values(self, value: Value) -> dict[str, float | None]:
         """Objective values by name; ``None`` (a diverged run) makes a failed trial."""

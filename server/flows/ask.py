@@ -135,26 +135,37 @@ def requeue_expired(
     )
     retried = [row for row in expired if row.retries < spec.max_retries]
     for i, row in enumerate(retried):
-        trial_store.insert_trials(
-            conn,
-            study_id=study.id,
-            first_number=first_number + i,
-            suggestions=[
-                Suggestion(
-                    params=row.params,
-                    budget=row.budget,
-                    instance=row.instance,
-                    parent_id=row.id,
-                    meta={**(row.policy_meta or {}), "retry_of": row.number},
-                )
-            ],
-            state=TrialState.PENDING,
-            worker=None,
-            request_id=None,
-            retries=row.retries + 1,
-            now=now,
-        )
+        queue_retry(conn, study.id, row, number=first_number + i, now=now)
     return len(retried)
+
+
+def queue_retry(
+    conn: sa.Connection, study_id: int, row: sa.Row[Any], *, number: int, now: float
+) -> None:
+    """Queue ``row``'s configuration again as a pending trial whose parent is ``row``.
+
+    The caller holds the study lock and reserved ``number``; the retry starts
+    from the parent's checkpoint when its worker keeps one.
+    """
+    trial_store.insert_trials(
+        conn,
+        study_id=study_id,
+        first_number=number,
+        suggestions=[
+            Suggestion(
+                params=row.params,
+                budget=row.budget,
+                instance=row.instance,
+                parent_id=row.id,
+                meta={**(row.policy_meta or {}), "retry_of": row.number},
+            )
+        ],
+        state=TrialState.PENDING,
+        worker=None,
+        request_id=None,
+        retries=row.retries + 1,
+        now=now,
+    )
 
 
 def make_view(conn: sa.Connection, study_id: int, spec: StudySpec, next_number: int) -> StudyView:

@@ -25,7 +25,7 @@ from tunehub.schema import (
     TrialState,
 )
 from tunehub.server.errors import Conflict, Invalid, NotFound
-from tunehub.server.flows.ask import make_view, policy_for
+from tunehub.server.flows.ask import make_view, policy_for, queue_retry
 from tunehub.server.flows.checks import check_json_finite
 from tunehub.server.flows.studies import require_study
 from tunehub.server.policies.base import ReportRecord
@@ -47,18 +47,22 @@ def tell(engine: Engine, trial_id: int, request: TellRequest) -> sa.Row[Any]:
         check_json_finite(request.metrics, "metrics")
 
     def work(conn: sa.Connection) -> sa.Row[Any]:
+        retry_number = _reserve_retry_number(conn, trial_id) if request.retry else None
         found = trial_store.get_trial_with_spec(conn, trial_id, lock=True)
         if found is None:
             raise NotFound(f"trial {trial_id} does not exist")
         trial, spec_text = found
-        outcome = _outcome(study_store.parse_spec(spec_text), request)
+        spec = study_store.parse_spec(spec_text)
+        outcome = _outcome(spec, request)
         state = TrialState(trial.state)
         if state == TrialState.PENDING:
             raise Conflict(
                 f"trial {trial_id} is pending (enqueued, not yet asked): ask it before telling it"
             )
         if state.finished:
-            if _same_outcome(trial, outcome):
+            if _same_outcome(trial, outcome):  # a repeated tell: its retry was queued before
+                if retry_number is not None:
+                    study_store.advance_trial_count(conn, trial.study_id, by=-1, now=time.time())
                 return trial
             revivable = trial.expired and not _has_retry(conn, trial.id)
             if not revivable:
@@ -67,9 +71,25 @@ def tell(engine: Engine, trial_id: int, request: TellRequest) -> sa.Row[Any]:
                     "a finished trial cannot be told again differently",
                     field="state",
                 )
-        return trial_store.record_outcome(conn, trial_id, outcome, now=time.time())
+        now = time.time()
+        row = trial_store.record_outcome(conn, trial_id, outcome, now=now)
+        if retry_number is not None:
+            if trial.retries < spec.max_retries:
+                queue_retry(conn, trial.study_id, trial, number=retry_number, now=now)
+            else:  # give the reserved number back
+                study_store.advance_trial_count(conn, trial.study_id, by=-1, now=now)
+        return row
 
     return run_write(engine, work)
+
+
+def _reserve_retry_number(conn: sa.Connection, trial_id: int) -> int | None:
+    """Take the study lock before the trial's, as asks do, and reserve a number."""
+    trial = trial_store.get_trial(conn, trial_id)
+    if trial is None:
+        return None
+    study = study_store.reserve_numbers(conn, trial.study_id, count=1, now=time.time())
+    return None if study is None else int(study.trial_count) - 1
 
 
 def report(engine: Engine, trial_id: int, request: ReportRequest) -> Decision:
@@ -98,27 +118,33 @@ def report(engine: Engine, trial_id: int, request: ReportRequest) -> Decision:
             )
             trial_store.touch_heartbeat(conn, trial_id, now)
             trial = require_trial(conn, trial_id)
-        if TrialState(trial.state) != TrialState.RUNNING:
+        if TrialState(trial.state) != TrialState.RUNNING or trial.stop_requested:
             return Decision.STOP
         view = make_view(conn, study.id, spec, study.trial_count)
         record = ReportRecord(trial_id=trial_id, step=request.step, values=request.values)
-        return policy_for(study.spec).decide(view, trial_store.to_record(trial), record)
+        decision = policy_for(study.spec).decide(view, trial_store.to_record(trial), record)
+        if decision == Decision.STOP:
+            trial_store.request_stop(conn, trial_id)  # heartbeats pass it on to the worker
+        return decision
 
     return run_write(engine, work)
 
 
-def heartbeat(engine: Engine, trial_id: int) -> TrialState:
-    def work(conn: sa.Connection) -> TrialState:
+def heartbeat(engine: Engine, trial_id: int) -> tuple[TrialState, Decision]:
+    """Keep a running trial alive; the decision is ``stop`` once a policy asked for it."""
+
+    def work(conn: sa.Connection) -> tuple[TrialState, Decision]:
         now = time.time()
-        if trial_store.touch_heartbeat(conn, trial_id, now):
-            return TrialState.RUNNING
-        trial = require_trial(conn, trial_id, lock=True)
-        if _running_or_revived(conn, trial, now):
-            return TrialState.RUNNING
-        raise Conflict(
-            f"trial {trial_id} is {trial.state}: only running trials take heartbeats",
-            field="state",
-        )
+        stop = trial_store.touch_heartbeat(conn, trial_id, now)
+        if stop is None:
+            trial = require_trial(conn, trial_id, lock=True)
+            if not _running_or_revived(conn, trial, now):
+                raise Conflict(
+                    f"trial {trial_id} is {trial.state}: only running trials take heartbeats",
+                    field="state",
+                )
+            stop = bool(trial.stop_requested)
+        return TrialState.RUNNING, Decision.STOP if stop else Decision.CONTINUE
 
     return run_write(engine, work)
 

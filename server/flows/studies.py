@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from typing import Any
@@ -59,10 +58,12 @@ def normalized_spec(body: StudyCreate) -> StudySpec:
 def _same_or_conflict(existing: sa.Row[Any], spec: StudySpec) -> sa.Row[Any]:
     stored = store.parse_spec(existing.spec)
     wanted = spec if spec.seed is not None else spec.model_copy(update={"seed": stored.seed})
-    if store.same_spec(store.canonical_spec(wanted), existing.spec):
+    # Compared as parsed specs: a key added to StudySpec later reads as its default
+    # in specs stored before it existed.
+    old = stored.model_dump(mode="json")
+    new = wanted.model_dump(mode="json")
+    if old == new:
         return existing
-    old = json.loads(existing.spec)
-    new = json.loads(store.canonical_spec(wanted))
     differing = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
     raise Conflict(
         f"study {existing.name!r} exists with a different {', '.join(differing)}: "

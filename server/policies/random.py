@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import random
 
-from tunehub.server.policies.base import Policy, StudyView, Suggestion
+from pydantic import BaseModel, ConfigDict
+
+from tunehub.schema import Decision
+from tunehub.server.policies.base import Policy, ReportRecord, StudyView, Suggestion, TrialRecord
+from tunehub.server.policies.stopping import StoppingOptions, median_rule
+
+
+class RandomOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    stopping: StoppingOptions = StoppingOptions()
 
 
 class RandomPolicy(Policy):
@@ -18,6 +28,7 @@ class RandomPolicy(Policy):
 
     name = "random"
     fast = True
+    Options = RandomOptions
 
     def suggest(self, view: StudyView, count: int) -> list[Suggestion]:
         out = []
@@ -26,3 +37,7 @@ class RandomPolicy(Policy):
             point = [rng.random() for _ in range(view.encoder.dims)]
             out.append(Suggestion(params=view.encoder.decode(point)))
         return out
+
+    def decide(self, view: StudyView, trial: TrialRecord, report: ReportRecord) -> Decision:
+        assert isinstance(self.options, RandomOptions)
+        return median_rule(self.options.stopping, view, trial, report)

@@ -7,13 +7,16 @@ import warnings
 from pydantic import BaseModel, ConfigDict
 from scipy.stats import qmc
 
-from tunehub.server.policies.base import Policy, StudyView, Suggestion
+from tunehub.schema import Decision
+from tunehub.server.policies.base import Policy, ReportRecord, StudyView, Suggestion, TrialRecord
+from tunehub.server.policies.stopping import StoppingOptions, median_rule
 
 
 class SobolOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     scramble: bool = True
+    stopping: StoppingOptions = StoppingOptions()
 
 
 class SobolPolicy(Policy):
@@ -42,3 +45,7 @@ class SobolPolicy(Policy):
             )
             for i, point in enumerate(points)
         ]
+
+    def decide(self, view: StudyView, trial: TrialRecord, report: ReportRecord) -> Decision:
+        assert isinstance(self.options, SobolOptions)
+        return median_rule(self.options.stopping, view, trial, report)

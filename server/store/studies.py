@@ -20,11 +20,6 @@ def canonical_spec(spec: StudySpec) -> str:
     return json.dumps(spec.model_dump(mode="json"), separators=(",", ":"))
 
 
-def same_spec(a: str, b: str) -> bool:
-    """Whether two stored specs are equal, whatever the order of their keys."""
-    return bool(json.loads(a) == json.loads(b))
-
-
 @functools.lru_cache(maxsize=1024)
 def parse_spec(text: str) -> StudySpec:
     """Parse a stored spec; cached by its text, which never changes under an id."""

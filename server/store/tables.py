@@ -59,6 +59,8 @@ trials = sa.Table(
     sa.Column("retries", sa.Integer, nullable=False, default=0),
     # True when the server failed the trial for a missed heartbeat; a late result is accepted.
     sa.Column("expired", sa.Boolean, nullable=False, default=False),
+    # A policy answered "stop" to one of its reports; heartbeats pass it on to the worker.
+    sa.Column("stop_requested", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("started_at", sa.Float, nullable=True),
     sa.Column("finished_at", sa.Float, nullable=True),

@@ -77,6 +77,7 @@ _TOUCH = (
     trials.update()
     .where(trials.c.id == sa.bindparam("trial_id"), trials.c.state == TrialState.RUNNING.value)
     .values(heartbeat_at=sa.bindparam("now"))
+    .returning(trials.c.stop_requested)
 )
 
 HEARTBEAT_EXPIRED = "heartbeat expired: no heartbeat for {grace:g} s from worker "
@@ -248,9 +249,14 @@ def get_trial_with_spec(
     return None if row is None else (row, str(row.study_spec))
 
 
-def touch_heartbeat(conn: sa.Connection, trial_id: int, now: float) -> bool:
-    """Record a heartbeat; ``False`` when the trial is not running."""
-    return conn.execute(_TOUCH, {"trial_id": trial_id, "now": now}).rowcount > 0
+def touch_heartbeat(conn: sa.Connection, trial_id: int, now: float) -> bool | None:
+    """Record a heartbeat: whether a stop was requested, or ``None`` when it is not running."""
+    stop = conn.execute(_TOUCH, {"trial_id": trial_id, "now": now}).scalar_one_or_none()
+    return None if stop is None else bool(stop)
+
+
+def request_stop(conn: sa.Connection, trial_id: int) -> None:
+    conn.execute(trials.update().where(trials.c.id == trial_id).values(stop_requested=True))
 
 
 def best_single(conn: sa.Connection, *, study_id: int, maximize: bool) -> sa.Row[Any] | None:

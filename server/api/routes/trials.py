@@ -53,5 +53,5 @@ async def tell(trial_id: TrialId, body: TellRequest, engine: EngineDep) -> Respo
 @router.post("/{trial_id}/heartbeat", response_model=HeartbeatResponse)
 async def heartbeat(trial_id: TrialId, engine: EngineDep) -> Response:
     """Keep a running trial alive; it fails once no heartbeat came within the study's grace."""
-    state = await run_db(engine, lambda: results.heartbeat(engine, trial_id))
-    return json_response(HeartbeatResponse(state=state))
+    state, decision = await run_db(engine, lambda: results.heartbeat(engine, trial_id))
+    return json_response(HeartbeatResponse(state=state, decision=decision))

@@ -1,0 +1,277 @@
+"""`tunehub worker` on a real local Ray against a live server.
+
+Ray gets logical GPUs (``--num-gpus 2``): Ray assigns and isolates them exactly
+as it does real ones, so GPU placement is tested on machines without a GPU.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import tunehub
+from tests.support.server import live_server, tunehub_cmd
+
+pytest.importorskip("ray")
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKER_TIMEOUT = 240
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    folder = tmp_path_factory.mktemp("workers-server")
+    with live_server(f"sqlite:///{folder / 'tunehub.db'}") as server_url:
+        yield server_url
+
+
+@pytest.fixture
+def client(url: str) -> Iterator[tunehub.Client]:
+    with tunehub.Client(url) as c:
+        yield c
+
+
+def worker_cmd(url: str, study: str, *args: str, cpus: int = 2, gpus: int = 0) -> list[str]:
+    return tunehub_cmd(
+        "worker",
+        "--study",
+        study,
+        "--url",
+        url,
+        "--num-cpus",
+        str(cpus),
+        "--num-gpus",
+        str(gpus),
+        "--no-progress",
+        *args,
+    )
+
+
+def worker_env(tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "TUNEHUB_TEST_DIR": str(tmp_path / "evidence"), "PYTHONPATH": str(ROOT)}
+
+
+def run_worker(cmd: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        cmd,
+        cwd=tmp_path,
+        env=worker_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=WORKER_TIMEOUT,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def start_worker(cmd: list[str], tmp_path: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        cmd,
+        cwd=tmp_path,
+        env=worker_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def wait_for(condition: object, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return
+        time.sleep(0.2)
+    raise AssertionError("timed out waiting")
+
+
+def x_space() -> dict[str, tunehub.Float]:
+    return {"x": tunehub.Float(0.0, 1.0)}
+
+
+def test_results_failures_cost_and_checkpoint_folders(
+    client: tunehub.Client, url: str, tmp_path: Path
+) -> None:
+    study = client.create_study(name="basics", space=x_space(), seed=3)
+    for x in (0.1, 0.3, 0.9):  # 0.9 raises in the trial function
+        study.enqueue({"x": x})
+    out = run_worker(
+        worker_cmd(
+            url,
+            "basics",
+            "--entrypoint",
+            "tests.support.trial_functions:quadratic",
+            "--max-trials",
+            "8",
+            "--storage",
+            str(tmp_path / "ckpt"),
+        ),
+        tmp_path,
+    )
+    trials = study.trials()
+    assert len(trials) == 8 and not [t for t in trials if not t.state.finished]
+    by_x = {t.params["x"]: t for t in trials}
+    assert by_x[0.3].values == {"loss": 0.0}
+    failed = by_x[0.9]
+    assert failed.state == tunehub.TrialState.FAILED and failed.error is not None
+    assert "ValueError: x=0.9 is too large" in failed.error and "Traceback" in failed.error
+    done = [t for t in trials if t.state == tunehub.TrialState.COMPLETED]
+    assert done and all(t.cost is not None and t.cost > 0 for t in done)
+    assert all(t.metrics and t.metrics["wall_seconds"] > 0 for t in done)
+    assert len(study.client.request("GET", f"/trials/{by_x[0.1].id}/reports")) == 3
+    assert {p.name for p in (tmp_path / "ckpt" / "basics").iterdir()} == {
+        f"trial-{t.id}" for t in trials
+    }
+    assert "completed" in out.stdout
+
+
+def test_gpu_trials_get_their_own_device_and_a_third_waits(
+    client: tunehub.Client, url: str, tmp_path: Path
+) -> None:
+    study = client.create_study(
+        name="gpus", space=x_space(), seed=1, resources={"num_cpus": 0.5, "num_gpus": 1}
+    )
+    run_worker(
+        worker_cmd(
+            url,
+            "gpus",
+            "--entrypoint",
+            "tests.support.trial_functions:gpu_sleeper",
+            "--max-trials",
+            "3",
+            gpus=2,
+        ),
+        tmp_path,
+    )
+    trials = study.trials()
+    assert [t.state for t in trials] == [tunehub.TrialState.COMPLETED] * 3
+    spans = sorted(
+        ((t.metrics["started"], t.metrics["ended"], t) for t in trials if t.metrics),
+        key=lambda span: span[0],
+    )
+    devices = [t.metrics["cuda_visible_devices"] for *_, t in spans if t.metrics]
+    assert all(d in ("0", "1") for d in devices), devices
+    (_, e0, _), (s1, e1, _), (s2, _, _) = spans
+    assert s1 < e0, "two one-GPU trials should run at once on two GPUs"
+    assert devices[0] != devices[1], "trials running together must see different GPUs"
+    assert s2 >= min(e0, e1) - 0.05, "the third trial must wait for a free GPU"
+    assert all(t.metrics and t.metrics["gpu_seconds"] >= 2.0 for t in trials)
+
+
+def test_a_killed_trial_process_is_failed_and_retried_from_its_checkpoint(
+    client: tunehub.Client, url: str, tmp_path: Path
+) -> None:
+    study = client.create_study(name="killed", space=x_space(), seed=2, max_retries=1)
+    worker = start_worker(
+        worker_cmd(
+            url,
+            "killed",
+            "--entrypoint",
+            "tests.support.trial_functions:resumable",
+            "--max-trials",
+            "1",
+            "--storage",
+            str(tmp_path / "ckpt"),
+        ),
+        tmp_path,
+    )
+    try:
+        evidence = tmp_path / "evidence"
+        wait_for(lambda: evidence.is_dir() and any(evidence.glob("pid-*")))
+        (pid_file,) = evidence.glob("pid-*")
+        os.kill(int(pid_file.read_text()), signal.SIGKILL)
+        output, _ = worker.communicate(timeout=WORKER_TIMEOUT)
+    finally:
+        worker.kill()
+    assert worker.returncode == 0, output
+    first, retry = study.trials()
+    assert first.state == tunehub.TrialState.FAILED
+    assert first.error is not None and "Ray worker was lost" in first.error
+    assert retry.parent_id == first.id and retry.retries == 1
+    assert retry.state == tunehub.TrialState.COMPLETED
+    assert retry.metrics and retry.metrics["resumed_from"] == f"trial {first.id} step 5"
+
+
+def test_sigterm_stops_asking_and_leaves_no_trial_running(
+    client: tunehub.Client, url: str, tmp_path: Path
+) -> None:
+    study = client.create_study(name="sigterm", space=x_space(), seed=4)
+    worker = start_worker(
+        worker_cmd(
+            url,
+            "sigterm",
+            "--entrypoint",
+            "tests.support.trial_functions:sleeper",
+            "--grace-seconds",
+            "1",
+        ),
+        tmp_path,
+    )
+    try:
+        evidence = tmp_path / "evidence"
+        wait_for(lambda: evidence.is_dir() and len(list(evidence.glob("started-*"))) == 2)
+        worker.send_signal(signal.SIGTERM)
+        output, _ = worker.communicate(timeout=60)
+    finally:
+        worker.kill()
+    assert worker.returncode == 0, output
+    assert "SIGTERM" in output
+    trials = study.trials()
+    assert len(trials) == 2
+    assert all(t.state == tunehub.TrialState.STOPPED for t in trials), trials
+
+
+def test_a_policy_stop_cancels_a_trial_that_ignores_it(
+    client: tunehub.Client, url: str, tmp_path: Path
+) -> None:
+    study = client.create_study(
+        name="stopped",
+        space=x_space(),
+        seed=5,
+        policy_options={"stopping": {"rule": "median", "min_trials": 2}},
+    )
+    for x in (0.1, 0.2, 0.9):  # two short good curves, then a long bad one
+        study.enqueue({"x": x})
+    run_worker(
+        worker_cmd(
+            url,
+            "stopped",
+            "--entrypoint",
+            "tests.support.trial_functions:stubborn_curve",
+            "--max-trials",
+            "3",
+            "--heartbeat-seconds",
+            "0.5",
+            cpus=1,
+        ),
+        tmp_path,
+    )
+    good1, good2, bad = study.trials()
+    assert good1.state == good2.state == tunehub.TrialState.COMPLETED
+    assert bad.state == tunehub.TrialState.PRUNED, bad
+    assert bad.started_at and bad.finished_at
+    # It would report for 30 s; the stop came after its first report.
+    assert (bad.finished_at - bad.started_at).total_seconds() < 15
+
+
+def test_command_trials_tell_themselves_or_print_their_value(
+    client: tunehub.Client, url: str, tmp_path: Path
+) -> None:
+    study = client.create_study(name="command", space=x_space(), seed=6)
+    for x in (0.2, 0.8):
+        study.enqueue({"x": x})
+    script = ROOT / "tests" / "support" / "command_trial.py"
+    run_worker(
+        worker_cmd(url, "command", "--command", f"{sys.executable} {script}", "--max-trials", "2"),
+        tmp_path,
+    )
+    told, printed = study.trials()
+    assert told.values == {"loss": 0.2} and told.metrics == {"told_by": "script"}
+    assert printed.values == {"loss": 8.0}
+    assert printed.metrics and printed.metrics["wall_seconds"] > 0
