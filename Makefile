@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev lint typecheck pytest bench clean
+.PHONY: run serve test install install-dev lint typecheck pytest bench bench-workers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,12 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed-all
 install: $(VENV)/.installed-all
 install-dev: $(VENV)/.installed-dev
 
+# The server, the example study and a local Ray worker training it; Ctrl-C stops all.
 run: install
+	$(BIN)/python examples/local_system.py --host $(HOST) --port $(PORT)
+
+# The server alone.
+serve: install
 	$(BIN)/tunehub server --host $(HOST) --port $(PORT)
 
 lint: install-dev
@@ -48,6 +53,9 @@ test: lint typecheck pytest
 
 bench: install-dev
 	$(BIN)/python -m bench.throughput
+
+bench-workers: install-dev
+	$(BIN)/python -m bench.workers
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

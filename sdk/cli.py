@@ -11,8 +11,6 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from tunehub.workers import cli as worker_cli
-
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
 
 
@@ -74,7 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     s_delete.add_argument("name")
     s_delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     s_delete.set_defaults(run=_studies_delete)
-    worker_cli.add_parser(sub)  # imports no Ray until it runs
+    from tunehub.workers import cli as worker_cli  # imports no Ray until it runs
+
+    worker_cli.add_parser(sub)
     return parser
 
 

@@ -39,8 +39,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     worker.add_argument(
         "--storage",
         type=Path,
-        default=Path("tunehub_checkpoints"),
-        help="checkpoint folder, local or on a filesystem every node mounts",
+        default=Path(os.environ.get("TUNEHUB_STORAGE", "tunehub_checkpoints")),
+        help="checkpoint folder, local or on a filesystem every node mounts "
+        "(default TUNEHUB_STORAGE or ./tunehub_checkpoints)",
     )
     worker.add_argument(
         "--grace-seconds",

@@ -46,7 +46,10 @@ def create_study(engine: Engine, body: StudyCreate) -> tuple[sa.Row[Any], bool]:
 
 def normalized_spec(body: StudyCreate) -> StudySpec:
     """The spec with policy options filled with their defaults (so defaults are recorded)."""
-    spec = body.spec()
+    return _with_option_defaults(body.spec())
+
+
+def _with_option_defaults(spec: StudySpec) -> StudySpec:
     try:
         options = parse_options(spec.policy)
     except PolicySpecError as error:
@@ -56,10 +59,10 @@ def normalized_spec(body: StudyCreate) -> StudySpec:
 
 
 def _same_or_conflict(existing: sa.Row[Any], spec: StudySpec) -> sa.Row[Any]:
-    stored = store.parse_spec(existing.spec)
+    # Compared as parsed specs with option defaults filled in: a key added later (to
+    # StudySpec or to a policy's options) reads as its default in older stored specs.
+    stored = _with_option_defaults(store.parse_spec(existing.spec))
     wanted = spec if spec.seed is not None else spec.model_copy(update={"seed": stored.seed})
-    # Compared as parsed specs: a key added to StudySpec later reads as its default
-    # in specs stored before it existed.
     old = stored.model_dump(mode="json")
     new = wanted.model_dump(mode="json")
     if old == new:

@@ -59,7 +59,8 @@ def ask(api: httpx.Client, study_id: int, **body: Any) -> list[dict[str, Any]]:
 
 def test_create_is_idempotent_and_conflicts_on_another_spec(api: httpx.Client) -> None:
     study = new_study(api)
-    assert study["seed"] == 0 and study["policy"] == {"name": "random", "options": {}}
+    assert study["seed"] == 0 and study["policy"]["name"] == "random"
+    assert study["policy"]["options"]["stopping"]["rule"] == "none"  # defaults are recorded
     body = {
         "name": study["name"],
         "space": SVM_SPACE,
@@ -280,7 +281,10 @@ def test_heartbeat_expiry_fails_and_reasks(api: httpx.Client) -> None:
     alive, dead = ask(api, sid, count=2, worker="w")
     deadline = time.monotonic() + 1.6
     while time.monotonic() < deadline:
-        assert api.post(f"/trials/{alive['id']}/heartbeat").json() == {"state": "running"}
+        assert api.post(f"/trials/{alive['id']}/heartbeat").json() == {
+            "state": "running",
+            "decision": "continue",
+        }
         time.sleep(0.3)
     (retry,) = ask(api, sid, count=1, worker="w2")
     expired = api.get(f"/trials/{dead['id']}").json()
@@ -335,3 +339,36 @@ def test_silent_trials_expire_without_any_ask(database_url: str, tmp_path: Path)
             assert time.monotonic() < deadline, "the sweeper never expired the trial"
             time.sleep(0.2)
         assert "heartbeat" in api.get(f"/trials/{trial['id']}").json()["error"]
+
+
+def test_a_stop_answered_to_a_report_reaches_the_heartbeat(api: httpx.Client) -> None:
+    stopping = {"stopping": {"rule": "median", "min_trials": 1}}
+    sid = new_study(api, policy={"name": "random", "options": stopping})["id"]
+    good, bad = ask(api, sid, count=2)
+    assert api.post(f"/trials/{good['id']}/reports", json={"step": 0, "values": {"loss": 0.1}})
+    api.post(f"/trials/{good['id']}/tell", json={"values": {"loss": 0.1}}).raise_for_status()
+    beat = api.post(f"/trials/{bad['id']}/heartbeat").json()
+    assert beat == {"state": "running", "decision": "continue"}
+    answer = api.post(f"/trials/{bad['id']}/reports", json={"step": 0, "values": {"loss": 5.0}})
+    assert answer.json() == {"decision": "stop"}
+    assert api.post(f"/trials/{bad['id']}/heartbeat").json()["decision"] == "stop"
+    # Later reports keep answering stop, whatever their value.
+    answer = api.post(f"/trials/{bad['id']}/reports", json={"step": 1, "values": {"loss": 0.0}})
+    assert answer.json() == {"decision": "stop"}
+
+
+def test_a_failure_told_with_retry_is_queued_again_up_to_max_retries(api: httpx.Client) -> None:
+    sid = new_study(api, max_retries=1)["id"]
+    (first,) = ask(api, sid, worker="w")
+    lost = {"state": "failed", "error": "node died", "retry": True}
+    for _ in range(2):  # a repeated tell queues nothing more
+        response = api.post(f"/trials/{first['id']}/tell", json=lost)
+        assert response.status_code == 200 and response.json()["state"] == "failed"
+    (retry,) = ask(api, sid, worker="w")
+    assert retry["parent_id"] == first["id"] and retry["retries"] == 1
+    assert retry["params"] == first["params"] and retry["number"] == 1
+    api.post(f"/trials/{retry['id']}/tell", json=lost).raise_for_status()  # retries used up
+    (fresh,) = ask(api, sid)
+    assert fresh["parent_id"] is None and fresh["number"] == 2  # no number was lost
+    bad = api.post(f"/trials/{fresh['id']}/tell", json={"values": {"loss": 1.0}, "retry": True})
+    assert bad.status_code == 422 and "retry" in bad.text

@@ -275,3 +275,36 @@ def test_command_trials_tell_themselves_or_print_their_value(
     assert told.values == {"loss": 0.2} and told.metrics == {"told_by": "script"}
     assert printed.values == {"loss": 8.0}
     assert printed.metrics and printed.metrics["wall_seconds"] > 0
+
+
+def test_the_mlp_example_trains_twenty_trials_end_to_end(
+    client: tunehub.Client, url: str, tmp_path: Path
+) -> None:
+    sys.path.insert(0, str(ROOT))
+    try:
+        from examples.mlp_digits import STUDY, create_study
+    finally:
+        sys.path.remove(str(ROOT))
+    study = create_study(client)
+    run_worker(
+        worker_cmd(
+            url,
+            STUDY,
+            "--entrypoint",
+            "examples.mlp_digits:train",
+            "--max-trials",
+            "20",
+            "--storage",
+            str(tmp_path / "ckpt"),
+        ),
+        tmp_path,
+    )
+    trials = study.trials()
+    assert len(trials) == 20
+    states = {t.state for t in trials}
+    assert states <= {tunehub.TrialState.COMPLETED, tunehub.TrialState.PRUNED}, trials
+    done = [t for t in trials if t.state == tunehub.TrialState.COMPLETED]
+    assert len(done) >= 5
+    assert all(t.metrics and t.metrics["device"] == "cpu" for t in done)
+    best = study.best_trial
+    assert best is not None and best.metrics and best.metrics["val_accuracy"] > 0.9
