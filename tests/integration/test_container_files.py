@@ -16,6 +16,7 @@ import re
 import shlex
 import signal
 import subprocess
+import time
 import tomllib
 import uuid
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ import httpx
 import pytest
 import yaml
 
+import tunehub
 from tests.integration.test_packaging import (
     REPO,
     Instruction,
@@ -36,7 +38,7 @@ from tests.integration.test_packaging import (
     wheel_venv_for,
 )
 from tests.support.postgres import create_database, free_port
-from tests.support.server import wait_until_up
+from tests.support.server import BIN, live_server, wait_until_up
 
 IMAGE_PORT = 8000
 # Docker's PATH in python:3.11-slim, behind the fresh venv standing in for /usr/local.
@@ -332,21 +334,76 @@ def test_compose_services_and_the_ray_cluster(compose: dict[str, Any]) -> None:
 
     extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     extras = extras["optional-dependencies"]
-    for name, extra in [("migrate", "server"), ("server", "server"), ("ray-head", "workers")]:
+    for name, extra in [
+        ("migrate", "server"),
+        ("server", "server"),
+        ("ray-head", "workers,examples"),
+    ]:
         build = services[name]["build"]
         assert build["context"] == "." and build["args"]["EXTRAS"] == extra, name
+        assert set(extra.split(",")) <= set(extras), f"{name}: no such extra in pyproject"
     assert services["ray-worker"]["image"] == services["ray-head"]["image"]
     assert services["migrate"]["image"] == services["server"]["image"]
     assert services["ray-head"]["image"] != services["server"]["image"]
     assert any(dep.startswith("ray[") for dep in extras["workers"]), "the ray CLI"
 
-    # Running the Ray cluster (and `tunehub worker` on it) belongs to a later issue: here
-    # only the shape: both nodes start Ray, the worker joins the head and gets the GPUs.
+    # Both nodes start Ray, the worker node joins the head and gets the GPUs; the head
+    # also runs `tunehub worker` (its command runs for real in the next test).
     head, worker = services["ray-head"], services["ray-worker"]
-    assert compose_command(head)[:3] == ["ray", "start", "--head"]
+    assert compose_command(head)[:2] == ["sh", "-c"]
+    assert compose_command(head)[2].startswith("ray start --head --port=6379")
     assert compose_command(worker)[:2] == ["ray", "start"]
     assert "--address=ray-head:6379" in compose_command(worker)
-    assert "--port=6379" in compose_command(head)
+    assert head["volumes"] == worker["volumes"], "every node sees the code and checkpoints"
     assert worker["environment"]["TUNEHUB_URL"] == f"http://server:{IMAGE_PORT}"
     devices = worker["deploy"]["resources"]["reservations"]["devices"]
     assert devices == [{"driver": "nvidia", "count": "all", "capabilities": ["gpu"]}]
+
+
+def test_compose_ray_head_starts_ray_and_runs_the_example_study(
+    compose: dict[str, Any], tmp_path: Path
+) -> None:
+    """The head's exact command, with the GCS port, checkpoint volume and server URL local.
+
+    The working directory is the repository, which compose mounts as /app/examples.
+    """
+    words = compose_command(compose["services"]["ray-head"])
+    port = free_port()
+    script = words[2]
+    for old, new in [
+        ("--port=6379", f"--port={port}"),
+        ("--storage /checkpoints", f"--storage {tmp_path / 'checkpoints'}"),
+    ]:
+        assert script.count(old) == 1, f"expected {old!r} once in {script}"
+        script = script.replace(old, new)
+    log = tmp_path / "ray-head.log"
+    with live_server(f"sqlite:///{tmp_path / 'tunehub.db'}") as url, open(log, "wb") as out:
+        env = {**os.environ, "TUNEHUB_URL": url, "PATH": f"{BIN}:{os.environ['PATH']}"}
+        proc = subprocess.Popen(
+            [*words[:2], script],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            with tunehub.Client(url) as client:
+                deadline = time.monotonic() + 300
+                while time.monotonic() < deadline and proc.poll() is None:
+                    if any(s.name == "mlp-digits" for s in client.list_studies()):
+                        study = client.get_study("mlp-digits")
+                        if len(study.trials(tunehub.TrialState.COMPLETED)) >= 2:
+                            break
+                    time.sleep(1)
+                else:
+                    raise AssertionError(log.read_text(errors="replace"))
+                os.killpg(proc.pid, signal.SIGTERM)  # `docker compose stop`
+                assert proc.wait(timeout=120) == 0, log.read_text(errors="replace")
+                running = study.trials(tunehub.TrialState.RUNNING)
+                assert not running, running
+        finally:
+            with suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            subprocess.run([str(BIN / "ray"), "stop", "--force"], capture_output=True, timeout=120)
+    assert any((tmp_path / "checkpoints" / "mlp-digits").iterdir())
