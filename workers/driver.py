@@ -18,7 +18,6 @@ import math
 import os
 import signal
 import socket
-import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -114,7 +113,10 @@ class Worker:
         self._total_at = -math.inf
         self._turn = 0
         self._remote = ray.remote(max_retries=0)(run_trial)
-        self._search_path = tuple(p for p in (os.getcwd(), *sys.path) if p)
+        # Where the entrypoint imports from here (the working folder, PYTHONPATH), for
+        # tasks on this machine; never site-packages, which each node has its own of.
+        extra = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+        self._search_path = tuple(p for p in (os.getcwd(), *extra) if p)
         self._progress = Progress(
             total=options.max_trials, enabled=options.progress, direction=self._direction()
         )
