@@ -96,6 +96,7 @@ class Summary:
     pruned: int = 0
     stopped: int = 0
     best: float | None = None
+    """The best first objective value of the first study."""
 
 
 class Worker:
@@ -310,6 +311,8 @@ class Worker:
     def _count(self, trial: TrialOut) -> None:
         if trial.state == TrialState.COMPLETED and trial.values:
             self.summary.completed += 1
+            if trial.study_id != self._studies[0].study.id:
+                return  # the best shown is the first study's: values of others do not compare
             value = next(iter(trial.values.values()))
             best = self.summary.best
             if best is None or (value > best if self._direction() == "maximize" else value < best):

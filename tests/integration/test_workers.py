@@ -308,3 +308,38 @@ def test_the_mlp_example_trains_twenty_trials_end_to_end(
     assert all(t.metrics and t.metrics["device"] == "cpu" for t in done)
     best = study.best_trial
     assert best is not None and best.metrics and best.metrics["val_accuracy"] > 0.9
+
+
+def test_one_worker_serves_two_studies_with_their_own_resources(
+    client: tunehub.Client, url: str, tmp_path: Path
+) -> None:
+    small = client.create_study(name="two-a", space=x_space(), seed=7)
+    gpu = client.create_study(
+        name="two-b", space=x_space(), seed=8, resources={"num_cpus": 0.5, "num_gpus": 1}
+    )
+    run_worker(
+        tunehub_cmd(
+            "worker",
+            "--study",
+            "two-a",
+            "--study",
+            str(gpu.id),  # by id works too
+            "--url",
+            url,
+            "--num-cpus",
+            "2",
+            "--num-gpus",
+            "1",
+            "--no-progress",
+            "--entrypoint",
+            "tests.support.trial_functions:gpu_sleeper",
+            "--max-trials",
+            "4",
+        ),
+        tmp_path,
+    )
+    a, b = small.trials(), gpu.trials()
+    assert a and b and len(a) + len(b) == 4
+    assert all(t.state == tunehub.TrialState.COMPLETED for t in a + b)
+    assert all(t.metrics and t.metrics["gpus"] == [] for t in a)
+    assert all(t.metrics and len(t.metrics["gpus"]) == 1 for t in b)
