@@ -30,7 +30,13 @@ import ray
 import ray.exceptions
 
 from tunehub.client import Client
-from tunehub.errors import ConflictError, NotFoundError, TunehubError
+from tunehub.errors import (
+    ConflictError,
+    InvalidError,
+    NotFoundError,
+    ServerUnavailable,
+    TunehubError,
+)
 from tunehub.schema import (
     AskRequest,
     Decision,
@@ -49,6 +55,13 @@ from tunehub.workers.task import Outcome, TaskSpec, run_trial
 
 RESOURCE_REFRESH_SECONDS = 5.0
 IDLE_STUDY_SECONDS = 1.0
+STOP_GRACE_SECONDS = 5.0
+"""A trial whose own report heard "stop" gets this long to save and return before
+the worker cancels it."""
+FORCE_AFTER_SECONDS = 20.0
+"""After a cancel, how long before the task's process is killed (a command trial's
+process group gets SIGTERM, then SIGKILL 10 s later, inside that time)."""
+ERROR_CHARS = 50_000
 
 
 @dataclass
@@ -87,6 +100,8 @@ class _Running:
     orphaned: bool = False
     """The server failed it meanwhile (missed heartbeats) and a retry took its place."""
     force_at: float = math.inf
+    stop_seen_at: float | None = None
+    """When a heartbeat first answered stop (the trial's code may have heard it too)."""
 
 
 @dataclass
@@ -108,6 +123,7 @@ class Worker:
         self._running: dict[ray.ObjectRef[Outcome], _Running] = {}
         self._launched = 0
         self._retries_owed = 0  # lost trials of ours the server queued again: we run them too
+        self._unsent: list[tuple[_Running, TellRequest]] = []  # tells the server did not take yet
         self._stopping = False
         self._stop_deadline = math.inf
         self._total: dict[str, float] = {}
@@ -121,6 +137,7 @@ class Worker:
         self._progress = Progress(
             total=options.max_trials, enabled=options.progress, direction=self._direction()
         )
+        self._warn_if_nothing_fits()
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -131,8 +148,9 @@ class Worker:
                     now = time.monotonic()
                     if not self._stopping:
                         self._fill(now)
-                    if not self._running and (self._stopping or self._all_launched()):
+                    if self._done():
                         break
+                    self._send_unsent()
                     self._collect()
                     self._heartbeat(time.monotonic())
                     self._enforce_deadline(time.monotonic())
@@ -164,6 +182,13 @@ class Worker:
                 f"{self.options.grace_seconds:g} s to finish ({name} again stops them now)"
             )
 
+    def _done(self) -> bool:
+        """Nothing runs and nothing more will; results the server missed are told first
+        (when stopping, for at most a minute past the grace period)."""
+        if self._running or not (self._stopping or self._all_launched()):
+            return False
+        return not self._unsent or time.monotonic() > self._stop_deadline + 60
+
     def _all_launched(self) -> bool:
         return self._remaining() == 0
 
@@ -187,7 +212,11 @@ class Worker:
             count = min(room, share, self._remaining())
             if count <= 0:
                 continue
-            trials = self._ask(entry, count)
+            try:
+                trials = self._ask(entry, count)
+            except ServerUnavailable as error:
+                self._progress.write(f"tunehub worker: {error}")
+                trials = []
             if not trials:
                 entry.idle_until = now + IDLE_STUDY_SECONDS
                 continue
@@ -227,10 +256,22 @@ class Worker:
         }
         ref = self._remote.options(**options).remote(spec)
         self._running[ref] = _Running(trial, entry, ref, last_beat=time.monotonic())
-        if trial.retries == 0:
+        quota_left = self.options.max_trials is None or self._launched < self.options.max_trials
+        if trial.retries == 0 and quota_left:
             self._launched += 1
-        else:
+        else:  # a retry, or (once the quota is used) whatever came in its place
             self._retries_owed = max(0, self._retries_owed - 1)
+
+    def _warn_if_nothing_fits(self) -> None:
+        total = self._cluster_resources(time.monotonic())
+        for entry in self._studies:
+            for name, amount in entry.resources.items():
+                if amount > total.get(name, 0.0):
+                    self._progress.write(
+                        f"tunehub worker: a trial of {entry.study.name!r} takes {amount:g} {name} "
+                        f"and the Ray cluster has {total.get(name, 0.0):g}: its trials wait "
+                        "for nodes (or set --cpus-per-trial / --gpus-per-trial)"
+                    )
 
     def _cluster_resources(self, now: float) -> dict[str, float]:
         if now - self._total_at > RESOURCE_REFRESH_SECONDS:
@@ -256,6 +297,14 @@ class Worker:
         request = self._outcome_request(running)
         if request is None or running.orphaned:
             return
+        self._tell(running, request)
+
+    def _send_unsent(self) -> None:
+        unsent, self._unsent = self._unsent, []
+        for running, request in unsent:
+            self._tell(running, request)
+
+    def _tell(self, running: _Running, request: TellRequest) -> None:
         try:
             told = TrialOut.model_validate(
                 self.client.request(
@@ -264,6 +313,22 @@ class Worker:
                     json=request.model_dump(mode="json", exclude_none=True, exclude_defaults=True),
                 )
             )
+        except ServerUnavailable as error:  # keep the result; tell it when the server is back
+            self._progress.write(f"tunehub worker: trial {running.trial.id}: {error}")
+            self._unsent.append((running, request))
+            return
+        except InvalidError as error:  # e.g. metrics the server refuses: keep the outcome
+            if request.state == TrialState.FAILED and request.metrics is None:
+                self._progress.write(f"tunehub worker: trial {running.trial.id}: {error}")
+                return
+            refused = f"the worker's result was refused ({error}); it was {request.state}"
+            self._tell(
+                running,
+                TellRequest(
+                    state=TrialState.FAILED, error=_clip(f"{refused}\n{request.error or ''}")
+                ),
+            )
+            return
         except (ConflictError, NotFoundError) as error:
             self._progress.write(f"tunehub worker: trial {running.trial.id}: {error}")
             return
@@ -281,13 +346,15 @@ class Worker:
         except ray.exceptions.RayTaskError as error:
             if running.cancelled is not None:
                 return TellRequest(state=running.cancelled, error=self._why(running))
-            return TellRequest(state=TrialState.FAILED, error=f"the trial's task failed:\n{error}")
+            return TellRequest(
+                state=TrialState.FAILED, error=_clip(f"the trial's task failed:\n{error}")
+            )
         except ray.exceptions.RayError as error:  # its process or node died
             if running.cancelled is not None:
                 return TellRequest(state=running.cancelled, error=self._why(running))
             return TellRequest(
                 state=TrialState.FAILED,
-                error=f"the trial's Ray worker was lost ({type(error).__name__}): {error}",
+                error=_clip(f"the trial's Ray worker was lost ({type(error).__name__}): {error}"),
                 retry=True,
             )
         if outcome.kind == "told":
@@ -297,7 +364,8 @@ class Worker:
         if outcome.kind == "completed":
             return TellRequest(values=outcome.values, metrics=outcome.metrics, cost=cost)
         state = TrialState.PRUNED if outcome.kind == "pruned" else TrialState.FAILED
-        return TellRequest(state=state, error=outcome.error, metrics=outcome.metrics, cost=cost)
+        text = None if outcome.error is None else _clip(outcome.error)
+        return TellRequest(state=state, error=text, metrics=outcome.metrics, cost=cost)
 
     def _why(self, running: _Running) -> str:
         if running.cancelled == TrialState.PRUNED:
@@ -305,7 +373,7 @@ class Worker:
         return "the worker shut down before the trial finished"
 
     def _count_told(self, trial_id: int) -> None:
-        with contextlib.suppress(TunehubError):
+        with contextlib.suppress(TunehubError, ServerUnavailable):
             self._count(TrialOut.model_validate(self.client.request("GET", f"/trials/{trial_id}")))
 
     def _count(self, trial: TrialOut) -> None:
@@ -332,11 +400,8 @@ class Worker:
 
     def _heartbeat(self, now: float) -> None:
         for running in list(self._running.values()):
-            if (
-                running.cancelled is not None
-                or now - running.last_beat < running.study.heartbeat_seconds
-            ):
-                continue
+            if now - running.last_beat < running.study.heartbeat_seconds:
+                continue  # cancelled trials too: a cancel can take a while, and must not expire
             running.last_beat = now
             try:
                 answer = HeartbeatResponse.model_validate(
@@ -345,9 +410,14 @@ class Worker:
             except ConflictError:
                 self._lost_to_server(running)
                 continue
-            except TunehubError:
+            except (TunehubError, ServerUnavailable):
                 continue  # the server's grace period spans several beats: try again next time
-            if answer.decision == Decision.STOP:
+            if answer.decision == Decision.STOP and running.stop_seen_at is None:
+                running.stop_seen_at = now
+            if (
+                running.stop_seen_at is not None
+                and now - running.stop_seen_at >= STOP_GRACE_SECONDS
+            ):
                 self._cancel(running, TrialState.PRUNED)
 
     def _lost_to_server(self, running: _Running) -> None:
@@ -356,7 +426,7 @@ class Worker:
             info = TrialOut.model_validate(
                 self.client.request("GET", f"/trials/{running.trial.id}")
             )
-        except TunehubError:
+        except (TunehubError, ServerUnavailable):
             return
         if info.state.finished and not _expired(info):
             return  # its own code told it; the task ends by itself
@@ -367,7 +437,7 @@ class Worker:
         if running.cancelled is not None:
             return
         running.cancelled = reason
-        running.force_at = time.monotonic() + 10.0
+        running.force_at = time.monotonic() + FORCE_AFTER_SECONDS
         ray.cancel(running.ref, force=False)
 
     def _enforce_deadline(self, now: float) -> None:
@@ -408,6 +478,11 @@ def _fits(
         0,
         min(math.floor((total.get(k, 0.0) - used.get(k, 0.0)) / v + 1e-9) for k, v in need.items()),
     )
+
+
+def _clip(text: str) -> str:
+    """Keep the end of a long error (a traceback's end says the most)."""
+    return text if len(text) <= ERROR_CHARS else "..." + text[-ERROR_CHARS:]
 
 
 def _expired(info: TrialOut) -> bool:

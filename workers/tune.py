@@ -63,9 +63,11 @@ class TunehubSearch(Searcher):  # type: ignore[misc]
         return True
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
-        trial = self._study.ask(worker=self._worker)
-        self._trials[trial_id] = trial
-        return dict(trial.params)
+        trials = self._study.ask_batch(1, worker=self._worker)
+        if not trials:
+            return None  # the policy has nothing now (e.g. waiting for results): Tune asks again
+        self._trials[trial_id] = trials[0]
+        return dict(trials[0].params)
 
     def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
         trial = self._trials.get(trial_id)
@@ -84,20 +86,26 @@ class TunehubSearch(Searcher):  # type: ignore[misc]
             return
         values = None if result is None else _objective_values(result, self._names)
         if error or values is None:
-            trial.fail(
+            reason = (
                 "Ray Tune reported an error for this trial"
                 if error
                 else f"the trial's last result has no objective {self._names}"
             )
+            with contextlib.suppress(ConflictError):
+                trial.fail(reason)
             return
         assert result is not None
+        self._tell(trial, values, result)
+
+    def _tell(self, trial: Trial, values: dict[str, float], result: dict[str, Any]) -> None:
         metrics = {
             k: v
             for k, v in result.items()
             if k not in self._names and _is_number(v) and math.isfinite(float(v))
         }
         cost = result.get("time_total_s")
-        trial.tell(values, metrics=metrics, cost=float(cost) if _is_number(cost) else None)
+        with contextlib.suppress(ConflictError):  # e.g. failed meanwhile by a missed heartbeat
+            trial.tell(values, metrics=metrics, cost=float(cost) if _is_number(cost) else None)
 
     def save(self, checkpoint_path: str) -> None:
         Path(checkpoint_path).write_text(json.dumps(self._trial_state()))
@@ -129,8 +137,12 @@ class TunehubSearch(Searcher):  # type: ignore[misc]
         return {tune_id: t.info.model_dump(mode="json") for tune_id, t in self._trials.items()}
 
     def _load_trials(self, infos: dict[str, Any]) -> None:
+        grace = self._study.info.heartbeat_grace_seconds
         for tune_id, info in infos.items():
-            self._trials[str(tune_id)] = Trial(self._study, TrialOut.model_validate(info))
+            trial = Trial(self._study, TrialOut.model_validate(info))
+            self._trials[str(tune_id)] = trial
+            if grace is not None and not trial.finished:  # keep a resumed trial alive
+                self._client.heartbeats.add(trial.id, min(grace / 4, 60.0))
 
 
 def _mode(direction: Direction) -> str:

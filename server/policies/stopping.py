@@ -32,8 +32,8 @@ class StoppingOptions(BaseModel):
 
 
 # Curves of completed trials never change (a finished trial takes no report), so
-# their (step, signed value) lists are kept across calls. Ids are never reused.
-_CURVES: OrderedDict[int, tuple[tuple[int, float], ...]] = OrderedDict()
+# their (step, signed value) lists are kept across calls, by (study id, trial id).
+_CURVES: OrderedDict[tuple[int, int], tuple[tuple[int, float], ...]] = OrderedDict()
 _CURVES_KEPT = 100_000
 
 
@@ -49,11 +49,12 @@ def median_rule(
         return Decision.CONTINUE
     averages = []
     for other in view.trials([TrialState.COMPLETED]):
-        if other.id not in _CURVES:
-            _CURVES[other.id] = _curve(view, other.id, objective.name, sign)
+        key = (view.study_id, other.id)
+        if key not in _CURVES:
+            _CURVES[key] = _curve(view, other.id, objective.name, sign)
             if len(_CURVES) > _CURVES_KEPT:
                 _CURVES.popitem(last=False)
-        values = [v for step, v in _CURVES[other.id] if step <= report.step]
+        values = [v for step, v in _CURVES[key] if step <= report.step]
         if values:
             averages.append(sum(values) / len(values))
     if len(averages) < options.min_trials:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import tunehub
+from tests.support.postgres import free_port
 from tests.support.server import live_server, tunehub_cmd
 
 pytest.importorskip("ray")
@@ -343,3 +344,32 @@ def test_one_worker_serves_two_studies_with_their_own_resources(
     assert all(t.state == tunehub.TrialState.COMPLETED for t in a + b)
     assert all(t.metrics and t.metrics["gpus"] == [] for t in a)
     assert all(t.metrics and len(t.metrics["gpus"]) == 1 for t in b)
+
+
+def test_a_result_waits_for_a_server_that_went_away(tmp_path: Path) -> None:
+    database, port = f"sqlite:///{tmp_path / 'outage.db'}", free_port()
+    evidence = tmp_path / "evidence"
+    with live_server(database, port=port) as url:
+        with tunehub.Client(url) as c:
+            c.create_study(name="outage", space=x_space(), seed=9)
+        worker = start_worker(
+            worker_cmd(
+                url,
+                "outage",
+                "--entrypoint",
+                "tests.support.trial_functions:slow_value",
+                "--max-trials",
+                "1",
+            ),
+            tmp_path,
+        )
+        wait_for(lambda: evidence.is_dir() and any(evidence.glob("started-*")))
+    try:
+        time.sleep(6)  # the trial ends while nothing listens on the port
+        with live_server(database, port=port) as url, tunehub.Client(url) as c:
+            output, _ = worker.communicate(timeout=120)
+            assert worker.returncode == 0, output
+            (trial,) = c.get_study("outage").trials()
+            assert trial.state == tunehub.TrialState.COMPLETED and trial.values == {"loss": 0.5}
+    finally:
+        worker.kill()

@@ -38,9 +38,10 @@ def live_server(
     workers: int = 1,
     log: Path | None = None,
     env: dict[str, str] | None = None,
+    port: int | None = None,
 ) -> Iterator[str]:
     """Run ``tunehub server`` on ``database_url``; yield its base URL once it answers."""
-    port = free_port()
+    port = port or free_port()
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(
         tunehub_cmd(

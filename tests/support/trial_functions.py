@@ -68,3 +68,9 @@ def stubborn_curve(trial: tunehub.Trial) -> float:
         trial.report(step, x + 1.0 / (step + 1))  # the answer is ignored on purpose
         time.sleep(0.1)
     return x
+
+
+def slow_value(trial: tunehub.Trial) -> float:
+    (_evidence_dir() / f"started-{trial.id}").write_text("")
+    time.sleep(4)
+    return 0.5
