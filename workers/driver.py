@@ -86,6 +86,8 @@ class _Study:
     study: Study
     resources: dict[str, float]
     heartbeat_seconds: float
+    info_json: dict[str, Any]
+    """The study as every one of its tasks gets it, serialized once."""
     idle_until: float = 0.0
 
 
@@ -198,8 +200,7 @@ class Worker:
         total = self._cluster_resources(now)
         used: dict[str, float] = {}
         for running in self._running.values():
-            for name, amount in running.study.resources.items():
-                used[name] = used.get(name, 0.0) + amount
+            _add(used, running.study.resources)
         active = [s for s in self._studies if s.idle_until <= now]
         n = len(self._studies)
         order = [self._studies[(self._turn + i) % n] for i in range(n)]
@@ -222,8 +223,7 @@ class Worker:
                 continue
             for trial in trials:
                 self._launch(entry, trial)
-                for name, amount in entry.resources.items():
-                    used[name] = used.get(name, 0.0) + amount
+                _add(used, entry.resources)
 
     def _remaining(self) -> int:
         if self.options.max_trials is None:
@@ -243,7 +243,7 @@ class Worker:
         spec = TaskSpec(
             url=self.client.url,
             token=self.client.token,
-            study=entry.study.info.model_dump(mode="json"),
+            study=entry.info_json,
             trial=trial.model_dump(mode="json"),
             work=self.options.work,
             storage=str(self.options.storage),
@@ -455,7 +455,7 @@ class Worker:
         resources = _resources(study.info, self.options)
         grace = study.info.heartbeat_grace_seconds
         beat = self.options.heartbeat_seconds or min(5.0, (grace or 20.0) / 4)
-        return _Study(study, resources, beat)
+        return _Study(study, resources, beat, study.info.model_dump(mode="json"))
 
 
 def _resources(info: StudyOut, options: WorkerOptions) -> dict[str, float]:
@@ -466,6 +466,11 @@ def _resources(info: StudyOut, options: WorkerOptions) -> dict[str, float]:
     if options.num_gpus is not None:
         gpus = options.num_gpus
     return {name: amount for name, amount in (("CPU", cpus), ("GPU", gpus)) if amount > 0}
+
+
+def _add(total: dict[str, float], amounts: dict[str, float]) -> None:
+    for name, amount in amounts.items():
+        total[name] = total.get(name, 0.0) + amount
 
 
 def _fits(

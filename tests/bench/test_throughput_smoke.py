@@ -7,23 +7,14 @@ A smoke test only: it checks the bench works, not how fast anything is
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.bench import run_bench
 
 
 def test_quick_run_writes_both_sides_and_latency(tmp_path: Path) -> None:
     output = tmp_path / "throughput.json"
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.throughput", "--quick", "--output", str(output)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = run_bench("throughput", "--quick", "--output", str(output))
     assert "| Tunehub server" in done.stdout
 
     results = json.loads(output.read_text())
