@@ -68,13 +68,16 @@ class Client:
         heartbeat_grace_seconds: float | None = 600.0,
         max_retries: int = 0,
         resources: Mapping[str, float] | None = None,
+        constraints: Sequence[Mapping[str, Any]] = (),
         user_attrs: Mapping[str, Any] | None = None,
     ) -> Study:
         """Create a study, or get it when it exists with the same spec (409 otherwise).
 
         ``objectives`` is a name (minimized), ``{"name": "minimize" | "maximize"}``,
         or a list of ``{"name", "direction"}``. The spec is validated here first,
-        with the same rules and messages as the server's.
+        with the same rules and messages as the server's. ``constraints`` are
+        outcome constraints, ``{"name": metric, "op": "<=" | ">=", "bound": x}``:
+        tell each constrained metric with every result (``metrics=``).
         """
         body = StudyCreate.model_validate(
             {
@@ -89,6 +92,7 @@ class Client:
                 "heartbeat_grace_seconds": heartbeat_grace_seconds,
                 "max_retries": max_retries,
                 "resources": dict(resources) if resources is not None else None,
+                "constraints": [dict(c) for c in constraints],
                 "user_attrs": dict(user_attrs or {}),
             }
         )

@@ -83,6 +83,23 @@ class PolicySpec(_Body):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
+class ConstraintOp(StrEnum):
+    LE = "<="
+    GE = ">="
+
+
+class Constraint(_Body):
+    """An outcome constraint: metric ``name``, told with every result, must satisfy ``op bound``."""
+
+    name: str = Field(min_length=1, max_length=200)
+    op: ConstraintOp = ConstraintOp.LE
+    bound: float = Field(allow_inf_nan=False)
+
+    def slack(self, value: float) -> float:
+        """How far ``value`` is on the infeasible side of the bound (<= 0 when feasible)."""
+        return value - self.bound if self.op == ConstraintOp.LE else self.bound - value
+
+
 class Resources(_Body):
     """What one trial of the study takes on a worker node (Ray's resource names)."""
 
@@ -113,6 +130,12 @@ class StudySpec(_Body):
         default=None,
         description="CPUs and GPUs one trial takes on a `tunehub worker` (default 1 CPU).",
     )
+    constraints: list[Constraint] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Outcome constraints, each a metric every completed trial tells; "
+        "best trials and model-based policies count only trials that satisfy all of them.",
+    )
 
     @field_validator("space")
     @classmethod
@@ -133,6 +156,19 @@ class StudySpec(_Body):
             if names.count(name) > 1:
                 raise ValueError(f"objective {name!r} is listed twice: names must be unique")
         return objectives
+
+    @model_validator(mode="after")
+    def _check_constraints(self) -> StudySpec:
+        names = [c.name for c in self.constraints]
+        objectives = {o.name for o in self.objectives}
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"constraint {name!r} is listed twice: names must be unique")
+            if name in objectives:
+                raise ValueError(
+                    f"constraint {name!r} is also an objective: constrain a separate metric"
+                )
+        return self
 
     @field_validator("heartbeat_grace_seconds")
     @classmethod
@@ -292,3 +328,28 @@ class ReportOut(BaseModel):
     step: int
     values: dict[str, float]
     created_at: datetime
+
+
+class ParetoOut(BaseModel):
+    """The Pareto set of feasible completed trials and the hypervolume it dominates."""
+
+    trials: list[TrialOut]
+    hypervolume: float
+    reference_point: dict[str, float] | None = Field(
+        default=None,
+        description="Per objective, the worst value the hypervolume counts (in its own units).",
+    )
+    reference_inferred: bool = Field(
+        default=True,
+        description="True when no ref_point option was given: the front's worst value of each "
+        "objective, pushed out by 10% of the front's range.",
+    )
+
+
+class ImportanceOut(BaseModel):
+    """How much of the objective's variation each parameter explains on its own."""
+
+    objective: str
+    method: str
+    n_trials: int
+    importances: dict[str, float]

@@ -16,6 +16,8 @@ from tunehub.errors import TrialPruned
 from tunehub.schema import (
     AskRequest,
     Decision,
+    ImportanceOut,
+    ParetoOut,
     ReportResponse,
     StudyOut,
     TellRequest,
@@ -104,6 +106,16 @@ class Study:
         """The best trial, or the Pareto set for several objectives."""
         body = self.client.request("GET", f"/studies/{self.id}/best")
         return TrialBatch.model_validate(body).trials
+
+    def pareto(self) -> ParetoOut:
+        """The Pareto set of feasible completed trials and its hypervolume."""
+        return ParetoOut.model_validate(self.client.request("GET", f"/studies/{self.id}/pareto"))
+
+    def importance(self, objective: str | None = None) -> ImportanceOut:
+        """Each parameter's share of ``objective``'s variance (the first objective by default)."""
+        params = {"objective": objective} if objective else None
+        body = self.client.request("GET", f"/studies/{self.id}/importance", params=params)
+        return ImportanceOut.model_validate(body)
 
     @property
     def best_trial(self) -> TrialOut | None:

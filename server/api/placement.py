@@ -16,38 +16,28 @@ from typing import TypeVar
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
-from tunehub.server.policies.registry import POLICIES
-from tunehub.server.store import studies as study_store
+from tunehub.server.flows.ask import known_policy_speed, policy_is_fast
 from tunehub.server.store.engine import is_sqlite
-from tunehub.server.store.transactions import WouldBlock, run_read, without_waiting
+from tunehub.server.store.transactions import WouldBlock, without_waiting
 
 T = TypeVar("T")
-
-# Study id -> whether its policy is fast. Ids are never reused and a study's policy
-# never changes, so an entry never goes stale.
-_fast_policy: dict[int, bool] = {}
 
 
 async def run_db(engine: Engine, work: Callable[[], T], *, study_id: int | None = None) -> T:
     """Run ``work``; ``study_id`` names the study whose policy ``work`` may call."""
     if not is_sqlite(engine):
         return await run_in_threadpool(work)
-    if study_id is not None and study_id not in _fast_policy:
-        fast = await run_in_threadpool(_policy_is_fast, engine, study_id)
+    fast: bool | None = True
+    if study_id is not None:
+        fast = known_policy_speed(study_id)
+        if fast is None:
+            fast = await run_in_threadpool(policy_is_fast, engine, study_id)
         if fast is None:
             return await run_in_threadpool(work)  # no such study: the work answers 404
-        _fast_policy[study_id] = fast
-    if study_id is None or _fast_policy[study_id]:
+    if fast:
         try:
             with without_waiting():
                 return work()
         except WouldBlock:
             pass  # another writer holds SQLite: wait for it in a thread, not on the loop
     return await run_in_threadpool(work)
-
-
-def _policy_is_fast(engine: Engine, study_id: int) -> bool | None:
-    row = run_read(engine, lambda conn: study_store.get_study(conn, study_id))
-    if row is None:
-        return None
-    return POLICIES[study_store.parse_spec(row.spec).policy.name].fast

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,10 +25,14 @@ from tunehub.server.policies.registry import build_policy
 from tunehub.server.space.params import ParamError, check_params
 from tunehub.server.store import studies as study_store
 from tunehub.server.store import trials as trial_store
-from tunehub.server.store.transactions import run_write
+from tunehub.server.store.transactions import run_read, run_write
 
 
 def ask(engine: Engine, study_id: int, request: AskRequest) -> list[sa.Row[Any]]:
+    plan = None
+    if policy_is_fast(engine, study_id) is False:
+        plan = run_read(engine, lambda conn: _plan(conn, study_id, request))
+
     def work(conn: sa.Connection) -> list[sa.Row[Any]]:
         now = time.time()
         study = study_store.reserve_numbers(conn, study_id, count=request.count, now=now)
@@ -48,8 +53,11 @@ def ask(engine: Engine, study_id: int, request: AskRequest) -> list[sa.Row[Any]]
             )
             remaining = request.count - len(started)
             if remaining:
-                view = make_view(conn, study_id, spec, first + used)
-                suggestions = policy_for(study.spec).suggest(view, remaining)[:remaining]
+                if plan is not None and plan.holds(conn, first + used, remaining):
+                    suggestions = plan.suggestions[:remaining]
+                else:
+                    view = make_view(conn, study_id, spec, first + used)
+                    suggestions = policy_for(study.spec).suggest(view, remaining)[:remaining]
                 started += trial_store.insert_trials(
                     conn,
                     study_id=study_id,
@@ -66,6 +74,71 @@ def ask(engine: Engine, study_id: int, request: AskRequest) -> list[sa.Row[Any]]
         return earlier or sorted(started, key=lambda r: r.number)
 
     return run_write(engine, work)
+
+
+# Study id -> whether its policy is fast. Ids are never reused and a study's policy
+# never changes, so an entry never goes stale.
+_fast_policy: dict[int, bool] = {}
+
+
+def known_policy_speed(study_id: int) -> bool | None:
+    """``policy_is_fast`` when this process already knows it, without touching the database."""
+    return _fast_policy.get(study_id)
+
+
+def policy_is_fast(engine: Engine, study_id: int) -> bool | None:
+    """Whether the study's policy is ``fast``; ``None`` when there is no such study."""
+    if study_id not in _fast_policy:
+        row = run_read(engine, lambda conn: study_store.get_study(conn, study_id))
+        if row is None:
+            return None
+        _fast_policy[study_id] = policy_for(row.spec).fast
+    return _fast_policy[study_id]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Suggestions a slow policy computed outside the study lock, and the state they assumed."""
+
+    study_id: int
+    next_number: int
+    fingerprint: tuple[tuple[str, int, int], ...]
+    suggestions: list[Suggestion]
+
+    def holds(self, conn: sa.Connection, next_number: int, count: int) -> bool:
+        """Whether the study is still as planned, so the suggestions are what ``suggest`` gives."""
+        return (
+            next_number == self.next_number
+            and count <= len(self.suggestions)
+            and trial_store.state_fingerprint(conn, self.study_id) == self.fingerprint
+        )
+
+
+def _plan(conn: sa.Connection, study_id: int, request: AskRequest) -> _Plan | None:
+    """Run a slow policy (model fitting) on a read snapshot, holding no lock.
+
+    Other asks and tells, of this study and of others, go on meanwhile. Under
+    the lock, ``ask`` uses the plan only if no trial changed state and no number
+    was taken since; otherwise it asks the policy again there. Either way the
+    answer is ``suggest`` on the study as it is when the trials are stored.
+    """
+    study = study_store.get_study(conn, study_id)
+    if study is None:
+        return None
+    policy = policy_for(study.spec)
+    if policy.fast:
+        return None
+    fingerprint = trial_store.state_fingerprint(conn, study_id)
+    if any(state == TrialState.PENDING.value for state, _, _ in fingerprint):
+        return None  # enqueued trials go first, and change what the policy sees
+    if request.request_id is not None and trial_store.trials_for_request(
+        conn, study_id=study_id, request_id=request.request_id, column="ask_request_id"
+    ):
+        return None
+    spec = study_store.parse_spec(study.spec)
+    view = make_view(conn, study_id, spec, study.trial_count)
+    suggestions = policy.suggest(view, request.count)[: request.count]
+    return _Plan(study_id, study.trial_count, fingerprint, suggestions)
 
 
 def enqueue(engine: Engine, study_id: int, request: EnqueueRequest) -> tuple[sa.Row[Any], bool]:

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -24,6 +27,7 @@ from tunehub.schema import (
     TellRequest,
     TrialState,
 )
+from tunehub.server.analysis import pareto
 from tunehub.server.errors import Conflict, Invalid, NotFound
 from tunehub.server.flows.ask import make_view, policy_for, queue_retry
 from tunehub.server.flows.checks import check_json_finite
@@ -213,6 +217,7 @@ def _outcome(spec: StudySpec, request: TellRequest) -> dict[str, Any]:
             + " is not a finite number; the trial is stored as failed"
         )
         return outcome
+    _check_constraint_metrics(spec, request.metrics)
     outcome["state"] = TrialState.COMPLETED.value
     given = {n: float(v) for n, v in request.values.items() if v is not None}
     outcome["values"] = {n: given[n] for n in names}
@@ -226,6 +231,19 @@ def _finite(value: float | None) -> bool:
 
 def _same_outcome(trial: sa.Row[Any], outcome: dict[str, Any]) -> bool:
     return all(getattr(trial, key) == value for key, value in outcome.items())
+
+
+def _check_constraint_metrics(spec: StudySpec, metrics: dict[str, Any] | None) -> None:
+    """A completed trial of a constrained study must tell every constrained metric as a number."""
+    for constraint in spec.constraints:
+        value = (metrics or {}).get(constraint.name)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise Invalid(
+                f"metrics.{constraint.name} is missing or not a number: this study constrains "
+                f"{constraint.name} {constraint.op.value} {constraint.bound}, so tell it with "
+                f'every result, e.g. {{"metrics": {{"{constraint.name}": 1.5}}}}',
+                field=f"metrics.{constraint.name}",
+            )
 
 
 def _check_report_values(spec: StudySpec, values: dict[str, float]) -> None:
@@ -245,26 +263,66 @@ def _check_report_values(spec: StudySpec, values: dict[str, float]) -> None:
 
 
 def best_trials(conn: sa.Connection, study_id: int) -> list[sa.Row[Any]]:
-    """The best completed trial, or the Pareto set when the study has several objectives."""
+    """The best feasible completed trial, or the Pareto set when there are several objectives."""
     spec = study_store.parse_spec(require_study(conn, study_id).spec)
-    if len(spec.objectives) == 1:
+    if len(spec.objectives) == 1 and not spec.constraints:
         maximize = spec.objectives[0].direction == Direction.MAXIMIZE
         best = trial_store.best_single(conn, study_id=study_id, maximize=maximize)
         return [] if best is None else [best]
-    signs = [1.0 if o.direction == Direction.MINIMIZE else -1.0 for o in spec.objectives]
+    rows, points = _feasible_points(conn, study_id, spec)
+    if not rows:
+        return []
+    if len(spec.objectives) == 1:
+        first = min(range(len(rows)), key=lambda i: (points[i, 0], rows[i].number))
+        return [rows[first]]
+    mask = pareto.pareto_mask(points)
+    return [row for row, keep in zip(rows, mask) if keep]
+
+
+@dataclass(frozen=True)
+class ParetoFront:
+    trials: list[sa.Row[Any]]
+    reference_point: dict[str, float] | None
+    reference_inferred: bool
+    hypervolume: float
+
+
+def pareto_front(conn: sa.Connection, study_id: int) -> ParetoFront:
+    """The Pareto set of feasible completed trials and the hypervolume it dominates.
+
+    The reference point is the policy's ``ref_point`` option when it has one,
+    else inferred from the front (``pareto.infer_reference``).
+    """
+    spec = study_store.parse_spec(require_study(conn, study_id).spec)
+    rows, points = _feasible_points(conn, study_id, spec)
     names = [o.name for o in spec.objectives]
-    rows = trial_store.completed_trials(conn, study_id=study_id)
-    points = [tuple(s * r.values[n] for s, n in zip(signs, names)) for r in rows]
-    # In lexicographic order a point can only be dominated by one before it, and if
-    # it is, by one already on the front: O(n * front) instead of O(n^2).
-    front: list[tuple[float, ...]] = []
-    chosen: list[sa.Row[Any]] = []
-    for point, row in sorted(zip(points, rows), key=lambda pr: (pr[0], pr[1].number)):
-        if not any(_dominates(q, point) for q in front):
-            front.append(point)
-            chosen.append(row)
-    return sorted(chosen, key=lambda r: r.number)
+    if not rows:
+        return ParetoFront([], None, True, 0.0)
+    mask = pareto.pareto_mask(points)
+    front = points[mask]
+    signs = pareto.signs(spec)
+    given = spec.policy.options.get("ref_point")
+    if given is not None:
+        reference = signs * np.asarray(given, dtype=float)
+    else:
+        reference = pareto.infer_reference(front)
+    return ParetoFront(
+        trials=[row for row, keep in zip(rows, mask) if keep],
+        reference_point={n: float(v) for n, v in zip(names, signs * reference)},
+        reference_inferred=given is None,
+        hypervolume=pareto.hypervolume(front, reference),
+    )
 
 
-def _dominates(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
-    return all(x <= y for x, y in zip(a, b)) and any(x < y for x, y in zip(a, b))
+def _feasible_points(
+    conn: sa.Connection, study_id: int, spec: StudySpec
+) -> tuple[list[sa.Row[Any]], npt.NDArray[np.float64]]:
+    """Feasible completed trials and their objective values in minimize form, ``(n, m)``."""
+    names = [o.name for o in spec.objectives]
+    rows = [
+        r
+        for r in trial_store.completed_trials(conn, study_id=study_id)
+        if pareto.is_feasible(spec, r.metrics)
+    ]
+    values = np.array([[r.values[n] for n in names] for r in rows], dtype=float)
+    return rows, values.reshape(len(rows), len(names)) * pareto.signs(spec)

@@ -6,10 +6,11 @@ from pydantic import BaseModel, ValidationError
 
 from tunehub.schema import PolicySpec
 from tunehub.server.policies.base import Policy
+from tunehub.server.policies.gp import GPPolicy
 from tunehub.server.policies.random import RandomPolicy
 from tunehub.server.policies.sobol import SobolPolicy
 
-POLICIES: dict[str, type[Policy]] = {cls.name: cls for cls in (RandomPolicy, SobolPolicy)}
+POLICIES: dict[str, type[Policy]] = {cls.name: cls for cls in (RandomPolicy, SobolPolicy, GPPolicy)}
 
 
 class PolicySpecError(ValueError):

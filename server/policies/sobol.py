@@ -32,20 +32,23 @@ class SobolPolicy(Policy):
 
     def suggest(self, view: StudyView, count: int) -> list[Suggestion]:
         assert isinstance(self.options, SobolOptions)
-        engine = qmc.Sobol(view.encoder.dims, scramble=self.options.scramble, seed=view.seed)
-        if view.next_number:
-            engine.fast_forward(view.next_number)
-        with warnings.catch_warnings():
-            # Balance warnings concern whole designs; a service hands points out one by one.
-            warnings.simplefilter("ignore", UserWarning)
-            points = engine.random(count)
-        return [
-            Suggestion(
-                params=view.encoder.decode(point), meta={"sobol_index": view.next_number + i}
-            )
-            for i, point in enumerate(points)
-        ]
+        return sobol_points(view, count, scramble=self.options.scramble)
 
     def decide(self, view: StudyView, trial: TrialRecord, report: ReportRecord) -> Decision:
         assert isinstance(self.options, SobolOptions)
         return median_rule(self.options.stopping, view, trial, report)
+
+
+def sobol_points(view: StudyView, count: int, *, scramble: bool = True) -> list[Suggestion]:
+    """Points ``next_number ..`` of the study's Sobol' sequence (seeded scrambling)."""
+    engine = qmc.Sobol(view.encoder.dims, scramble=scramble, seed=view.seed)
+    if view.next_number:
+        engine.fast_forward(view.next_number)
+    with warnings.catch_warnings():
+        # Balance warnings concern whole designs; a service hands points out one by one.
+        warnings.simplefilter("ignore", UserWarning)
+        points = engine.random(count)
+    return [
+        Suggestion(params=view.encoder.decode(point), meta={"sobol_index": view.next_number + i})
+        for i, point in enumerate(points)
+    ]

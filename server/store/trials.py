@@ -259,6 +259,17 @@ def request_stop(conn: sa.Connection, trial_id: int) -> None:
     conn.execute(trials.update().where(trials.c.id == trial_id).values(stop_requested=True))
 
 
+def state_fingerprint(conn: sa.Connection, study_id: int) -> tuple[tuple[str, int, int], ...]:
+    """``(state, count, sum of ids)`` per state: changes whenever a trial is added or moves."""
+    rows = conn.execute(
+        sa.select(trials.c.state, sa.func.count(), sa.func.coalesce(sa.func.sum(trials.c.id), 0))
+        .where(trials.c.study_id == study_id)
+        .group_by(trials.c.state)
+        .order_by(trials.c.state)
+    ).all()
+    return tuple((str(state), int(count), int(total)) for state, count, total in rows)
+
+
 def best_single(conn: sa.Connection, *, study_id: int, maximize: bool) -> sa.Row[Any] | None:
     """The completed trial with the best first objective (lowest number on ties)."""
     order = trials.c.value.desc() if maximize else trials.c.value.asc()

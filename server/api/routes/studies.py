@@ -1,4 +1,4 @@
-"""Study endpoints: create, read, list, delete; ask, enqueue, trials, best."""
+"""Study endpoints: create, read, list, delete; ask, enqueue, trials, best, pareto, importance."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from fastapi import APIRouter, Query, Response, status
 from tunehub.schema import (
     AskRequest,
     EnqueueRequest,
+    ImportanceOut,
+    ParetoOut,
     StudyCreate,
     StudyList,
     StudyOut,
@@ -23,7 +25,8 @@ from tunehub.server.api.deps import EngineDep, StudyId
 from tunehub.server.api.placement import run_db
 from tunehub.server.errors import NotFound
 from tunehub.server.flows import ask as ask_flow
-from tunehub.server.flows.results import best_trials
+from tunehub.server.flows import insights
+from tunehub.server.flows.results import best_trials, pareto_front
 from tunehub.server.flows.studies import create_study, require_study
 from tunehub.server.store import studies as study_store
 from tunehub.server.store import trials as trial_store
@@ -142,3 +145,27 @@ def best(study_id: StudyId, engine: EngineDep) -> TrialBatch:
     """The best completed trial, or the Pareto set when there are several objectives."""
     rows = run_read(engine, lambda conn: best_trials(conn, study_id))
     return TrialBatch(trials=[trial_out(r) for r in rows])
+
+
+@router.get("/{study_id}/pareto")
+def pareto(study_id: StudyId, engine: EngineDep) -> ParetoOut:
+    """The Pareto set of feasible completed trials, with the hypervolume it dominates."""
+    front = run_read(engine, lambda conn: pareto_front(conn, study_id))
+    return ParetoOut(
+        trials=[trial_out(r) for r in front.trials],
+        hypervolume=front.hypervolume,
+        reference_point=front.reference_point,
+        reference_inferred=front.reference_inferred,
+    )
+
+
+@router.get("/{study_id}/importance")
+def importance(
+    study_id: StudyId,
+    engine: EngineDep,
+    objective: Annotated[
+        str | None, Query(max_length=200, description="Objective name; the first by default.")
+    ] = None,
+) -> ImportanceOut:
+    """Each parameter's share of the objective's variance (fANOVA over a random forest)."""
+    return run_read(engine, lambda conn: insights.importance(conn, study_id, objective))

@@ -1,0 +1,381 @@
+"""Bayesian optimization with a Gaussian process (BoTorch): the default model-based policy.
+
+Trials ``0 .. n_init - 1`` follow the study's scrambled Sobol' sequence. After
+that each ask fits a GP to the completed trials (``gp_model``) and maximizes a
+noisy, log-scaled acquisition over the unit cube:
+
+- one objective: qLogNEI (noisy expected improvement);
+- several objectives: qLogNEHVI (noisy expected hypervolume improvement), with
+  the ``ref_point`` option or, without it, a reference point inferred from the
+  observed front (``pareto.infer_reference``);
+- outcome constraints are modelled as extra GP outputs and weight the
+  acquisition by the probability of feasibility.
+
+Running trials are pending points, so parallel workers get diverse
+suggestions, and ``count > 1`` is a sequential-greedy q-batch.
+
+Everything is a function of the stored trials and the study seed: the random
+streams are seeded by (seed, trial number) and the fitted hyperparameters are
+stored in each suggestion's ``meta``. The next fit starts from the stored ones
+and runs only when the data has grown by ``refit_growth`` since the last fit;
+in between, asks reuse them. A restarted server reads the same ``meta`` and so
+suggests exactly what the old one would have.
+
+Large studies: above ``max_points`` completed trials the model is local (in
+the spirit of TuRBO): it is fitted to the ``max_points`` trials nearest the
+incumbent (for several objectives, nearest the Pareto set), and the acquisition
+searches the bounding box of those trials, widened by ``LOCAL_MARGIN``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from botorch.acquisition.logei import qLogNoisyExpectedImprovement
+from botorch.acquisition.multi_objective.logei import (
+    qLogNoisyExpectedHypervolumeImprovement,
+)
+from botorch.acquisition.multi_objective.objective import IdentityMCMultiOutputObjective
+from botorch.acquisition.objective import GenericMCObjective
+from botorch.optim.optimize import optimize_acqf
+from botorch.optim.optimize_mixed import optimize_acqf_mixed_alternating
+from botorch.sampling.normal import SobolQMCNormalSampler
+from pydantic import BaseModel, ConfigDict, Field
+from torch import Tensor
+
+from tunehub.schema import Decision, StudySpec, TrialState
+from tunehub.server.analysis import pareto
+from tunehub.server.policies import gp_model
+from tunehub.server.policies.base import Policy, ReportRecord, StudyView, Suggestion, TrialRecord
+from tunehub.server.policies.sobol import sobol_points
+from tunehub.server.policies.stopping import StoppingOptions, median_rule
+
+LOCAL_MARGIN = 0.05
+"""How far the local search box reaches beyond the trials it is fitted to (cube units)."""
+
+MC_SAMPLES = 128
+
+# GP matrices here are small (n <= max_points): one thread per ask is faster than
+# OpenMP fan-out, which spins and thrashes when several asks or processes share cores.
+torch.set_num_threads(1)
+
+
+class GPOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    n_init: int | None = Field(
+        default=None, ge=1, le=10_000, description="Sobol' trials first; default max(5, 2 dims)."
+    )
+    ref_point: list[float] | None = Field(
+        default=None,
+        description="Hypervolume reference point, one value per objective in its own units "
+        "(the worst value that still counts); inferred from the observed front when absent.",
+    )
+    max_points: int = Field(default=400, ge=20, le=5_000)
+    refit_growth: float = Field(
+        default=0.05,
+        ge=0.0,
+        le=1.0,
+        description="Refit the hyperparameters once the completed trials grew by this fraction.",
+    )
+    fit_maxiter: int = Field(default=150, ge=1, le=5_000)
+    num_restarts: int = Field(default=6, ge=1, le=64)
+    raw_samples: int = Field(default=256, ge=8, le=8_192)
+    acq_maxiter: int = Field(default=80, ge=1, le=2_000)
+    stopping: StoppingOptions = StoppingOptions()
+
+
+@dataclass(frozen=True)
+class _Data:
+    """Training data in model form: objectives negated where minimized (BoTorch maximizes)."""
+
+    ids: tuple[int, ...]
+    x: Tensor  # (n, d), canonical
+    y: Tensor  # (n, m + k): objectives (maximized), then constraint slacks (<= 0 feasible)
+    feasible: npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class _Fit:
+    fit_n: int
+    hypers: gp_model.Hypers
+
+
+# Fitted hyperparameters by (study, training trials, starting point). A fit is a
+# deterministic function of that key, so a hit returns exactly what a refit would.
+_fit_cache: OrderedDict[tuple[int, tuple[int, ...], int], gp_model.Hypers] = OrderedDict()
+_FIT_CACHE_SIZE = 32
+
+
+class GPPolicy(Policy):
+    name = "gp"
+    Options = GPOptions
+
+    def suggest(self, view: StudyView, count: int) -> list[Suggestion]:
+        options = self._options()
+        encoder = view.encoder
+        n_init = options.n_init or max(5, 2 * encoder.dims)
+        everything = view.trials()
+        completed = [t for t in everything if t.state == TrialState.COMPLETED and t.values]
+        if view.next_number < n_init or len(completed) < 2:
+            return _sobol(view, count)
+        space = gp_model.ModelSpace(encoder)
+        data = _training_data(view.spec, space, completed)
+        if len(set(data.y[:, 0].tolist())) < 2 and data.y.shape[1] == 1:
+            return _sobol(view, count)  # nothing to model yet
+        local = len(data.ids) > options.max_points
+        if local:
+            data = _nearest(data, _anchors(data, len(view.spec.objectives)), options.max_points)
+        fit = _fit(view, options, space, data, everything, n_completed=len(completed))
+        model = gp_model.build_model(space, data.x, data.y)
+        gp_model.load_hypers(model, fit.hypers)
+        model.eval()
+        pending = [_canonical(space, t.params) for t in everything if t.state == TrialState.RUNNING]
+        seed = _stream_seed(view.seed, view.next_number)
+        torch.manual_seed(seed)
+        acqf = _acquisition(view.spec, options, model, data, pending, seed)
+        bounds = _bounds(space, data.x if local else None)
+        points = _optimize(acqf, space, bounds, count, options)
+        meta = {"model": "gp", "fit_n": fit.fit_n, "hypers": fit.hypers}
+        if local:
+            meta["local"] = True
+        return [
+            Suggestion(params=encoder.decode(p.clamp(0.0, 1.0).numpy()), meta=meta)
+            for p in space.canonical(points)
+        ]
+
+    def decide(self, view: StudyView, trial: TrialRecord, report: ReportRecord) -> Decision:
+        return median_rule(self._options().stopping, view, trial, report)
+
+    def _options(self) -> GPOptions:
+        assert isinstance(self.options, GPOptions)
+        return self.options
+
+
+def _sobol(view: StudyView, count: int) -> list[Suggestion]:
+    return [
+        Suggestion(params=s.params, meta={**s.meta, "model": "sobol"})
+        for s in sobol_points(view, count)
+    ]
+
+
+def _stream_seed(seed: int, number: int) -> int:
+    return int(np.random.SeedSequence([seed % 2**63, number]).generate_state(1)[0])
+
+
+def _canonical(space: gp_model.ModelSpace, params: Any) -> Tensor:
+    encoded = torch.as_tensor(space.encoder.encode(params), dtype=torch.double)
+    filled = torch.nan_to_num(encoded, nan=gp_model.INACTIVE)
+    return space.canonical(filled)
+
+
+def _training_data(
+    spec: StudySpec, space: gp_model.ModelSpace, completed: Sequence[TrialRecord]
+) -> _Data:
+    signs = pareto.signs(spec)
+    names = [o.name for o in spec.objectives]
+    rows = []
+    ids = []
+    xs = []
+    for t in completed:
+        assert t.values is not None
+        objectives = [-s * t.values[n] for s, n in zip(signs, names)]
+        slacks = []
+        for c in spec.constraints:
+            value = (t.metrics or {}).get(c.name)
+            slacks.append(c.slack(float(value)) if isinstance(value, int | float) else math.inf)
+        if not all(math.isfinite(v) for v in objectives + slacks):
+            continue
+        rows.append(objectives + slacks)
+        ids.append(t.id)
+        xs.append(_canonical(space, t.params))
+    y = torch.tensor(rows, dtype=torch.double).reshape(
+        len(rows), len(names) + len(spec.constraints)
+    )
+    feasible = (y[:, len(names) :] <= 0).all(dim=1).numpy() if spec.constraints else None
+    return _Data(
+        ids=tuple(ids),
+        x=torch.stack(xs),
+        y=y,
+        feasible=feasible if feasible is not None else np.ones(len(rows), dtype=bool),
+    )
+
+
+def _anchors(data: _Data, n_objectives: int) -> Tensor:
+    """The points a local model centres on: the incumbent, or the Pareto set."""
+    objectives = data.y[:, :n_objectives]
+    if data.feasible.any():
+        candidates = torch.as_tensor(np.flatnonzero(data.feasible))
+    else:  # least violation first
+        violation = data.y[:, n_objectives:].clamp(min=0).sum(dim=1)
+        candidates = violation.argmin().reshape(1)
+    if n_objectives == 1:
+        best = candidates[objectives[candidates, 0].argmax()]
+        return data.x[best].reshape(1, -1)
+    mask = pareto.pareto_mask(-objectives[candidates].numpy())
+    return data.x[candidates[torch.as_tensor(mask)]]
+
+
+def _nearest(data: _Data, anchors: Tensor, keep: int) -> _Data:
+    distance = torch.cdist(data.x, anchors).min(dim=1).values
+    order = np.lexsort((np.arange(len(distance)), distance.numpy()))[:keep]
+    chosen = torch.as_tensor(np.sort(order))
+    return _Data(
+        ids=tuple(data.ids[i] for i in chosen.tolist()),
+        x=data.x[chosen],
+        y=data.y[chosen],
+        feasible=data.feasible[chosen.numpy()],
+    )
+
+
+def _fit(
+    view: StudyView,
+    options: GPOptions,
+    space: gp_model.ModelSpace,
+    data: _Data,
+    trials: Sequence[TrialRecord],
+    *,
+    n_completed: int,
+) -> _Fit:
+    """The hyperparameters to use: the stored ones, or a warm-started refit when due."""
+    stored = max(
+        (t for t in trials if t.meta and t.meta.get("model") == "gp" and "hypers" in t.meta),
+        key=lambda t: (int(t.meta["fit_n"]), t.number) if t.meta else (0, 0),
+        default=None,
+    )
+    start: gp_model.Hypers | None = None
+    if stored is not None and stored.meta is not None:
+        start = stored.meta["hypers"]
+        fit_n = int(stored.meta["fit_n"])
+        due = n_completed >= fit_n + max(1, math.floor(fit_n * options.refit_growth))
+        if not due:
+            return _Fit(fit_n, start)
+    key = (view.study_id, data.ids, hash(json.dumps(start, sort_keys=True)))
+    hypers = _fit_cache.get(key)
+    if hypers is None:
+        torch.manual_seed(_stream_seed(view.seed, 2**40 + n_completed))
+        model = gp_model.build_model(space, data.x, data.y)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            hypers = gp_model.fit(model, start, maxiter=options.fit_maxiter)
+        _fit_cache[key] = hypers
+        while len(_fit_cache) > _FIT_CACHE_SIZE:
+            _fit_cache.popitem(last=False)
+    return _Fit(n_completed, hypers)
+
+
+def _acquisition(
+    spec: StudySpec,
+    options: GPOptions,
+    model: Any,
+    data: _Data,
+    pending: list[Tensor],
+    seed: int,
+) -> Any:
+    m = len(spec.objectives)
+    k = len(spec.constraints)
+    sampler = SobolQMCNormalSampler(sample_shape=torch.Size([MC_SAMPLES]), seed=seed)
+    constraints: list[Callable[[Tensor], Tensor]] | None = [
+        _slack_of(m + i) for i in range(k)
+    ] or None
+    x_pending = torch.stack(pending) if pending else None
+    if m == 1:
+        objective = GenericMCObjective(_first_output) if k else None
+        return qLogNoisyExpectedImprovement(
+            model=model,
+            X_baseline=data.x,
+            sampler=sampler,
+            objective=objective,
+            constraints=constraints,
+            X_pending=x_pending,
+            prune_baseline=True,
+            cache_root=False,
+        )
+    signs = pareto.signs(spec)
+    if options.ref_point is not None:
+        reference = -signs * np.asarray(options.ref_point, dtype=float)
+    else:
+        values = -data.y[:, :m].numpy()
+        usable = values[data.feasible] if data.feasible.any() else values
+        reference = -pareto.infer_reference(usable[pareto.pareto_mask(usable)])
+    return qLogNoisyExpectedHypervolumeImprovement(
+        model=model,
+        ref_point=reference.tolist(),
+        X_baseline=data.x,
+        sampler=sampler,
+        objective=IdentityMCMultiOutputObjective(outcomes=list(range(m))),
+        constraints=constraints,
+        X_pending=x_pending,
+        prune_baseline=True,
+        cache_root=False,
+    )
+
+
+def _first_output(samples: Tensor, X: Tensor | None = None) -> Tensor:
+    return samples[..., 0]
+
+
+class _slack_of:
+    """Constraint callable for BoTorch: output ``index`` is a slack, feasible when <= 0."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def __call__(self, samples: Tensor) -> Tensor:
+        return samples[..., self.index]
+
+
+def _bounds(space: gp_model.ModelSpace, local_x: Tensor | None) -> Tensor:
+    bounds = torch.zeros(2, space.dims, dtype=torch.double)
+    bounds[1] = 1.0
+    fixed = {**space.cat_dims, **space.discrete_dims}
+    for i, values in fixed.items():  # the mixed optimizer wants these bounds exactly
+        bounds[0, i], bounds[1, i] = min(values), max(values)
+    if local_x is None:
+        return bounds
+    for i in range(space.dims):
+        if i in fixed:
+            continue
+        active = local_x[:, i][local_x[:, i] != gp_model.INACTIVE]
+        if len(active):
+            bounds[0, i] = max(0.0, float(active.min()) - LOCAL_MARGIN)
+            bounds[1, i] = min(1.0, float(active.max()) + LOCAL_MARGIN)
+    return bounds
+
+
+def _optimize(
+    acqf: Any, space: gp_model.ModelSpace, bounds: Tensor, count: int, options: GPOptions
+) -> Tensor:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if space.cat_dims or space.discrete_dims:
+            candidates, _ = optimize_acqf_mixed_alternating(
+                acqf,
+                bounds=bounds,
+                discrete_dims={i: v for i, v in space.discrete_dims.items()},
+                cat_dims={i: v for i, v in space.cat_dims.items()},
+                q=count,
+                raw_samples=options.raw_samples,
+                num_restarts=options.num_restarts,
+                options={"maxiter_continuous": 16, "maxiter_alternating": 16},
+            )
+        else:
+            candidates, _ = optimize_acqf(
+                acqf,
+                bounds=bounds,
+                q=count,
+                num_restarts=options.num_restarts,
+                raw_samples=options.raw_samples,
+                sequential=count > 1,
+                options={"maxiter": options.acq_maxiter, "batch_limit": 64},
+            )
+    return candidates.detach().reshape(count, space.dims)

@@ -1,0 +1,196 @@
+"""The Gaussian-process surrogate of the ``gp`` policy: inputs, model, fit.
+
+Inputs are the unit-cube encoding (already normalized, so no input scaling is
+needed). Categorical dimensions get BoTorch's categorical (Hamming) kernel
+through ``MixedSingleTaskGP``; the others a Matern-5/2 kernel with BoTorch's
+dimension-scaled lengthscale priors. Integer dimensions are searched over
+their bin centres only, so the model never sees two codes for one integer.
+
+Inactive conditional parameters are set to ``INACTIVE`` (outside the cube) by
+``ImputeInactive``, on training points and on every candidate the acquisition
+looks at: configurations that agree on their active parameters then look
+identical to the model, whatever the free coordinates of the inactive ones.
+
+Fitted hyperparameters are returned as plain JSON so the policy can store them
+with the trials it suggests: the next fit starts from them (a warm start that
+takes a few L-BFGS steps), and a restarted server starts from the same place,
+so it fits, and suggests, exactly what the first server would have.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from botorch.fit import fit_gpytorch_mll
+from botorch.models.gp_regression import SingleTaskGP
+from botorch.models.gp_regression_mixed import MixedSingleTaskGP
+from botorch.models.model import Model
+from botorch.models.transforms.input import InputTransform
+from botorch.models.transforms.outcome import Standardize
+from gpytorch.mlls import ExactMarginalLogLikelihood
+from torch import Tensor
+
+from tunehub.server.space.encoding import SpaceEncoder
+from tunehub.space import CategoricalParam, FloatParam, IntParam
+
+INACTIVE = -0.5
+"""Model coordinate of an inactive parameter: outside the cube, so never near an active value."""
+
+MAX_DISCRETE_VALUES = 32
+"""Integer dimensions with more values are searched continuously and rounded on decode."""
+
+Hypers = dict[str, list[Any]]
+
+
+@dataclass(frozen=True)
+class _Gate:
+    """``child`` is active only where ``parent``'s coordinate falls in one of ``intervals``."""
+
+    child: int
+    parent: int
+    intervals: tuple[tuple[float, float], ...]
+
+
+class ModelSpace:
+    """How the encoder's cube maps to model inputs: dimension kinds and condition gates."""
+
+    def __init__(self, encoder: SpaceEncoder) -> None:
+        self.encoder = encoder
+        index = {name: i for i, name in enumerate(encoder.names)}
+        self.cat_dims: dict[int, list[float]] = {}
+        self.discrete_dims: dict[int, list[float]] = {}
+        gates: list[_Gate] = []
+        for i, name in enumerate(encoder.names):
+            spec = encoder.space[name]
+            if isinstance(spec, CategoricalParam):
+                k = len(spec.choices)
+                self.cat_dims[i] = [(j + 0.5) / k for j in range(k)]
+            elif isinstance(spec, IntParam) and spec.high - spec.low + 1 <= MAX_DISCRETE_VALUES:
+                self.discrete_dims[i] = [
+                    float(encoder.encode({name: v})[i]) for v in range(spec.low, spec.high + 1)
+                ]
+            for parent, allowed in (spec.condition or {}).items():
+                p = index[parent]
+                gates.append(_Gate(i, p, _intervals(encoder, p, allowed)))
+        self.gates = tuple(gates)
+
+    @property
+    def dims(self) -> int:
+        return self.encoder.dims
+
+    def canonical(self, points: Tensor) -> Tensor:
+        """Snap categorical and integer coordinates to their bin centres, and gate."""
+        x = points.clone()
+        for i, centres in {**self.cat_dims, **self.discrete_dims}.items():
+            values = torch.as_tensor(centres, dtype=x.dtype)
+            nearest = (x[..., i : i + 1] - values).abs().argmin(dim=-1)
+            x[..., i] = values[nearest]
+        return self.gate(x)
+
+    def gate(self, x: Tensor) -> Tensor:
+        """Set inactive coordinates to ``INACTIVE`` (parents come before children)."""
+        if not self.gates:
+            return x
+        out = x.clone()
+        for gate in self.gates:
+            u = out[..., gate.parent]
+            active = torch.zeros_like(u, dtype=torch.bool)
+            for low, high in gate.intervals:
+                active |= (u >= low) & (u < high)
+            out[..., gate.child] = torch.where(
+                active, out[..., gate.child], torch.full_like(u, INACTIVE)
+            )
+        return out
+
+
+def _intervals(
+    encoder: SpaceEncoder, parent: int, allowed: Sequence[Any]
+) -> tuple[tuple[float, float], ...]:
+    """The parts of the parent's ``[0, 1]`` coordinate that decode to an allowed value."""
+    spec = encoder.space[encoder.names[parent]]
+    if isinstance(spec, CategoricalParam):
+        k = len(spec.choices)
+        return tuple(
+            (j / k, (j + 1) / k if j < k - 1 else math.inf)
+            for j, choice in enumerate(spec.choices)
+            if any(type(choice) is type(a) and choice == a for a in allowed)
+        )
+    out = []
+    for value in allowed:
+        if isinstance(spec, IntParam):
+            lo, hi = (value - 0.5, value + 0.5)
+            if spec.log:
+                lo, hi = math.log(max(lo, 1e-300)), math.log(hi)
+                base, top = math.log(spec.low - 0.5), math.log(spec.high + 0.5)
+            else:
+                base, top = spec.low - 0.5, spec.high + 0.5
+            out.append(((lo - base) / (top - base), (hi - base) / (top - base)))
+        else:
+            assert isinstance(spec, FloatParam)
+            u = float(encoder.encode({encoder.names[parent]: value})[parent])
+            out.append((u - 1e-9, u + 1e-9))
+    return tuple(out)
+
+
+class ImputeInactive(InputTransform, torch.nn.Module):  # type: ignore[misc]
+    """``ModelSpace.gate`` as a BoTorch input transform, applied on training and candidates."""
+
+    def __init__(self, space: ModelSpace) -> None:
+        super().__init__()
+        self.space = space
+        self.transform_on_train = True
+        self.transform_on_eval = True
+        self.transform_on_fantasize = True
+
+    def transform(self, X: Tensor) -> Tensor:
+        return self.space.gate(X)
+
+    def equals(self, other: InputTransform) -> bool:
+        return isinstance(other, ImputeInactive) and other.space is self.space
+
+
+def build_model(space: ModelSpace, x: Tensor, y: Tensor) -> Model:
+    """An unfitted GP of ``y`` (``(n, m)``, outputs modelled independently) on ``x``."""
+    transform = ImputeInactive(space) if space.gates else None
+    outcome = Standardize(m=y.shape[-1])
+    if space.cat_dims:
+        return MixedSingleTaskGP(
+            x,
+            y,
+            cat_dims=sorted(space.cat_dims),
+            outcome_transform=outcome,
+            input_transform=transform,
+        )
+    return SingleTaskGP(x, y, outcome_transform=outcome, input_transform=transform)
+
+
+def fit(model: Model, start: Hypers | None, *, maxiter: int) -> Hypers:
+    """Fit ``model``'s hyperparameters by marginal likelihood, from ``start`` when it fits."""
+    if start is not None:
+        load_hypers(model, start)
+    mll = ExactMarginalLogLikelihood(model.likelihood, model)
+    fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": maxiter}})
+    model.eval()
+    return dump_hypers(model)
+
+
+def dump_hypers(model: Model) -> Hypers:
+    return {name: p.detach().tolist() for name, p in model.named_parameters()}
+
+
+def load_hypers(model: Model, hypers: Mapping[str, Any]) -> bool:
+    """Copy stored hyperparameters into ``model``; False (nothing changed) when shapes differ."""
+    params = dict(model.named_parameters())
+    if set(params) != set(hypers):
+        return False
+    values = {n: torch.as_tensor(hypers[n], dtype=p.dtype) for n, p in params.items()}
+    if any(values[n].shape != p.shape for n, p in params.items()):
+        return False
+    with torch.no_grad():
+        for name, p in params.items():
+            p.copy_(values[name])
+    return True

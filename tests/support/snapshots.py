@@ -1,0 +1,77 @@
+"""In-memory study snapshots for testing policies directly, without a server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import replace
+from typing import Any
+
+from tunehub.schema import StudySpec, TrialState
+from tunehub.server.policies.base import ReportRecord, StudyView, Suggestion, TrialRecord
+from tunehub.server.policies.registry import build_policy
+
+Objective = Callable[[Mapping[str, Any]], Mapping[str, float]]
+
+
+class Snapshot:
+    """A study's trials held in a list; ``view()`` is what the server would hand a policy."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = StudySpec.model_validate(spec)
+        self.trials: list[TrialRecord] = []
+
+    def view(self) -> StudyView:
+        trials = tuple(self.trials)
+
+        def load(states: Collection[TrialState] | None) -> tuple[TrialRecord, ...]:
+            return tuple(t for t in trials if states is None or t.state in states)
+
+        def no_reports(_: int) -> tuple[ReportRecord, ...]:
+            return ()
+
+        return StudyView(
+            study_id=1,
+            spec=self.spec,
+            next_number=len(trials),
+            load_trials=load,
+            load_reports=no_reports,
+        )
+
+    def ask(self, count: int = 1) -> list[TrialRecord]:
+        """Ask the study's policy; the new trials are running."""
+        suggestions = build_policy(self.spec.policy).suggest(self.view(), count)
+        started = [self._add(s) for s in suggestions]
+        return started
+
+    def _add(self, suggestion: Suggestion) -> TrialRecord:
+        n = len(self.trials)
+        record = TrialRecord(
+            id=n + 1,
+            number=n,
+            state=TrialState.RUNNING,
+            params=dict(suggestion.params),
+            budget=suggestion.budget,
+            instance=suggestion.instance,
+            parent_id=suggestion.parent_id,
+            values=None,
+            metrics=None,
+            cost=None,
+            meta=dict(suggestion.meta),
+        )
+        self.trials.append(record)
+        return record
+
+    def tell(self, trial: TrialRecord, values: Mapping[str, float], **metrics: float) -> None:
+        self.trials[trial.number] = replace(
+            trial, state=TrialState.COMPLETED, values=dict(values), metrics=metrics or None
+        )
+
+    def run(self, objective: Objective, n: int) -> None:
+        """Ask and tell ``n`` trials one by one; ``objective`` returns values and metrics."""
+        names = [o.name for o in self.spec.objectives]
+        for _ in range(n):
+            (trial,) = self.ask()
+            out = objective(trial.params)
+            values = {k: float(out[k]) for k in names}
+            metrics = {k: float(v) for k, v in out.items() if k not in names}
+            self.tell(trial, values, **metrics)

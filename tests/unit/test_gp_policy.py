@@ -1,0 +1,206 @@
+"""The ``gp`` policy on in-memory snapshots: determinism, pending points, constraints, fronts."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.support.snapshots import Snapshot
+from tunehub.schema import TrialState
+from tunehub.server.analysis import pareto
+from tunehub.server.policies import gp
+from tunehub.server.policies.registry import build_policy
+from tunehub.server.space.params import check_params
+
+# Less acquisition search than the defaults: these tests check behaviour, not peak quality.
+FAST = {"n_init": 6, "raw_samples": 64, "num_restarts": 2}
+
+SQUARE = {
+    "x": {"type": "float", "low": -1.0, "high": 1.0},
+    "y": {"type": "float", "low": -1.0, "high": 1.0},
+}
+
+
+def spec(**extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "space": SQUARE,
+        "objectives": [{"name": "f"}],
+        "policy": {"name": "gp", "options": FAST},
+        "seed": 11,
+    }
+    body.update(extra)
+    return body
+
+
+def bowl(params: Any) -> dict[str, float]:
+    return {"f": (params["x"] - 0.3) ** 2 + (params["y"] + 0.2) ** 2}
+
+
+def test_first_trials_are_sobol_then_the_model_takes_over() -> None:
+    study = Snapshot(spec())
+    study.run(bowl, 8)
+    models = [t.meta["model"] if t.meta else None for t in study.trials]
+    assert models == ["sobol"] * 6 + ["gp"] * 2
+    assert all(t.meta and len(t.meta["hypers"]) > 0 for t in study.trials[6:])
+
+
+def test_same_seed_and_results_give_the_same_suggestions() -> None:
+    one, two = Snapshot(spec()), Snapshot(spec())
+    one.run(bowl, 10)
+    gp._fit_cache.clear()  # the second study fits from scratch, as a restarted server would
+    two.run(bowl, 10)
+    assert [t.params for t in one.trials] == [t.params for t in two.trials]
+    other = Snapshot(spec(seed=12))
+    other.run(bowl, 10)
+    assert [t.params for t in other.trials] != [t.params for t in one.trials]
+
+
+def test_it_converges_on_a_smooth_bowl() -> None:
+    study = Snapshot(spec())
+    study.run(bowl, 20)
+    best = min(t.values["f"] for t in study.trials if t.values)
+    sobol_best = min(t.values["f"] for t in study.trials[:6] if t.values)
+    assert best < 0.01 < sobol_best
+
+
+def test_a_running_trial_changes_the_next_suggestion() -> None:
+    study = Snapshot(spec())
+    study.run(bowl, 10)
+    policy = build_policy(study.spec.policy)
+    alone = policy.suggest(study.view(), 1)[0].params
+    study.ask()  # now running: a pending point
+    beside = policy.suggest(study.view(), 1)[0].params
+    assert beside != alone
+    assert (
+        math.dist(
+            (beside["x"], beside["y"]), (study.trials[-1].params["x"], study.trials[-1].params["y"])
+        )
+        > 1e-3
+    )
+
+
+def test_a_batch_is_distinct_and_in_the_space() -> None:
+    study = Snapshot(spec())
+    study.run(bowl, 10)
+    batch = study.ask(4)
+    points = {(t.params["x"], t.params["y"]) for t in batch}
+    assert len(points) == 4
+    for t in batch:
+        check_params(study.spec.space, dict(t.params))
+
+
+def test_constraints_keep_it_off_the_infeasible_optimum() -> None:
+    # The unconstrained minimum (0, 0) violates x >= 0.5; the feasible one is (0.5, 0), f = 0.25.
+    def objective(params: Any) -> dict[str, float]:
+        return {"f": params["x"] ** 2 + params["y"] ** 2, "c": 0.5 - params["x"]}
+
+    study = Snapshot(spec(constraints=[{"name": "c", "op": "<=", "bound": 0.0}]))
+    study.run(objective, 22)
+    feasible = [t for t in study.trials if t.metrics and t.metrics["c"] <= 0]
+    best = min(t.values["f"] for t in feasible if t.values)
+    assert best < 0.3
+    late = study.trials[12:]
+    assert sum(1 for t in late if t.metrics and t.metrics["c"] <= 0.05) >= 0.7 * len(late)
+
+
+def test_several_objectives_spread_along_the_front() -> None:
+    # f1 = x^2, f2 = (x - 1)^2 (+ y^2 on both): the front is y = 0, x in [0, 1].
+    def objective(params: Any) -> dict[str, float]:
+        x, y = params["x"], params["y"]
+        return {"f1": x * x + y * y, "f2": (x - 1) ** 2 + y * y}
+
+    body = spec(objectives=[{"name": "f1"}, {"name": "f2"}])
+    study = Snapshot(body)
+    study.run(objective, 18)
+    values = np.array([[t.values["f1"], t.values["f2"]] for t in study.trials if t.values])
+    model_hv = pareto.hypervolume(values[pareto.pareto_mask(values)], [1.5, 1.5])
+    sobol = Snapshot({**body, "policy": {"name": "sobol"}})
+    sobol.run(objective, 18)
+    base = np.array([[t.values["f1"], t.values["f2"]] for t in sobol.trials if t.values])
+    assert model_hv > pareto.hypervolume(base[pareto.pareto_mask(base)], [1.5, 1.5])
+
+
+def test_pareto_mask_on_a_known_front() -> None:
+    points = np.array(
+        [[1.0, 5.0], [2.0, 3.0], [3.0, 4.0], [4.0, 1.0], [2.0, 3.0], [5.0, 5.0], [0.5, 6.0]]
+    )
+    assert pareto.pareto_mask(points).tolist() == [True, True, False, True, True, False, True]
+    front = points[pareto.pareto_mask(points)]
+    # Staircase area below (6, 7): unions of the dominated boxes, by hand.
+    assert pareto.hypervolume(front, [6.0, 7.0]) == pytest.approx(
+        0.5 * 1 + 1.0 * 2 + 2.0 * 4 + 2.0 * 6, rel=1e-9
+    )
+
+
+def test_mixed_and_conditional_spaces_give_valid_configurations() -> None:
+    space = {
+        "kind": {"type": "categorical", "choices": ["linear", "tree"]},
+        "alpha": {
+            "type": "float",
+            "low": 1e-4,
+            "high": 1.0,
+            "log": True,
+            "condition": {"kind": ["linear"]},
+        },
+        "depth": {"type": "int", "low": 1, "high": 12, "condition": {"kind": ["tree"]}},
+        "width": {"type": "int", "low": 1, "high": 1000, "log": True},
+    }
+
+    def objective(params: Any) -> dict[str, float]:
+        base = math.log(params["width"]) / 7
+        if params["kind"] == "linear":
+            return {"f": 1.0 + base + abs(math.log10(params["alpha"]) + 2)}
+        return {"f": base + abs(params["depth"] - 7) / 5}
+
+    study = Snapshot({**spec(), "space": space})
+    study.run(objective, 16)
+    for t in study.trials:
+        check_params(study.spec.space, dict(t.params))
+        assert ("alpha" in t.params) == (t.params["kind"] == "linear")
+        assert ("depth" in t.params) == (t.params["kind"] == "tree")
+    late = [t for t in study.trials[8:]]
+    assert sum(t.params["kind"] == "tree" for t in late) >= len(late) // 2
+
+
+def test_hyperparameters_are_reused_until_the_data_grows() -> None:
+    body = spec(policy={"name": "gp", "options": {**FAST, "refit_growth": 0.5}})
+    study = Snapshot(body)
+    study.run(bowl, 12)
+    fits = [t.meta["fit_n"] for t in study.trials if t.meta and t.meta["model"] == "gp"]
+    # Refits at 6 completed trials, then once 9 (6 + 50%) are in: 6, 6, 6, 9, 9, 9.
+    assert fits == [6, 6, 6, 9, 9, 9]
+
+
+def test_large_studies_use_a_local_model_around_the_incumbent() -> None:
+    body = spec(policy={"name": "gp", "options": {**FAST, "n_init": 30, "max_points": 20}})
+    study = Snapshot(body)
+    study.run(bowl, 31)
+    last = study.trials[-1]
+    assert last.meta and last.meta.get("local") is True
+    # Its neighbourhood: the 20 trials nearest the incumbent, widened a little.
+    done = [t for t in study.trials[:-1] if t.values]
+    best = min(done, key=lambda t: t.values["f"] if t.values else math.inf)
+    nearest = sorted(
+        done,
+        key=lambda t: math.dist(
+            (t.params["x"], t.params["y"]), (best.params["x"], best.params["y"])
+        ),
+    )[:20]
+    for axis in ("x", "y"):
+        low = min(t.params[axis] for t in nearest) - 0.05 * 2  # 0.05 cube units = 0.1 here
+        high = max(t.params[axis] for t in nearest) + 0.05 * 2
+        assert low - 1e-9 <= last.params[axis] <= high + 1e-9
+
+
+def test_failed_trials_are_ignored_and_all_failed_falls_back_to_sobol() -> None:
+    study = Snapshot(spec())
+    for _ in range(8):
+        (trial,) = study.ask()
+        study.trials[trial.number] = trial.__class__(
+            **{**trial.__dict__, "state": TrialState.FAILED}
+        )
+    (nxt,) = study.ask()
+    assert nxt.meta and nxt.meta["model"] == "sobol"
