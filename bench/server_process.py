@@ -36,7 +36,16 @@ def free_port() -> int:
 def tunehub_server(
     database_url: str, *, workers: int = 1, log_path: Path | None = None
 ) -> Iterator[str]:
-    """Start ``tunehub server`` on a free loopback port; yields its base URL.
+    """Start ``tunehub server`` on a free loopback port; yields its base URL."""
+    with tunehub_server_process(database_url, workers=workers, log_path=log_path) as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def tunehub_server_process(
+    database_url: str, *, workers: int = 1, log_path: Path | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``tunehub_server``, also yielding the process (to read its memory, say).
 
     The server's output goes to ``log_path`` (or is discarded) so a chatty log
     cannot block on a full pipe and slow the server down.
@@ -62,7 +71,7 @@ def tunehub_server(
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         try:
             _wait_healthy(url, process, log_path)
-            yield url
+            yield url, process
         finally:
             process.terminate()
             try:

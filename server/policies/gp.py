@@ -298,7 +298,6 @@ def _acquisition(
             constraints=constraints,
             X_pending=x_pending,
             prune_baseline=True,
-            cache_root=False,
         )
     signs = pareto.signs(spec)
     if options.ref_point is not None:
@@ -316,7 +315,6 @@ def _acquisition(
         constraints=constraints,
         X_pending=x_pending,
         prune_baseline=True,
-        cache_root=False,
     )
 
 

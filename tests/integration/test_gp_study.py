@@ -158,3 +158,34 @@ def test_single_objective_best_counts_only_feasible_trials(shared_server_url: st
         trial.tell(value, metrics={"c": c})
     best = study.best_trial
     assert best is not None and best.values == {"loss": 4.0}
+
+
+def test_other_studies_and_tells_are_served_while_a_model_fits(shared_server_url: str) -> None:
+    client = tunehub.Client(shared_server_url)
+    heavy = {"n_init": 2, "raw_samples": 4096, "num_restarts": 32}  # a deliberately slow ask
+    slow = client.create_study(
+        name="gp-slow", space=SPACE, objectives="loss", policy="gp", policy_options=heavy, seed=2
+    )
+    for _ in range(3):
+        trial = slow.ask()
+        trial.tell(loss(trial.params))
+    running = slow.ask()
+    quick = client.create_study(name="quick", space=SPACE, objectives="loss", policy="random")
+    finished = threading.Event()
+    served_meanwhile = 0
+
+    def ask_slow() -> None:
+        slow.ask()
+        finished.set()
+
+    thread = threading.Thread(target=ask_slow)
+    thread.start()
+    running.tell(loss(running.params))  # a tell to the study being modelled is not blocked
+    told_during = not finished.is_set()
+    while not finished.is_set():
+        trial = quick.ask()
+        trial.tell(loss(trial.params))
+        served_meanwhile += not finished.is_set()
+    thread.join()
+    assert told_during
+    assert served_meanwhile >= 5
