@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve test install install-dev lint typecheck pytest bench bench-workers clean
+.PHONY: run serve test install install-dev lint typecheck pytest bench bench-workers bench-quality bench-gp-latency clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,15 @@ bench: install-dev
 
 bench-workers: install-dev
 	$(BIN)/python -m bench.workers
+
+# Every policy against its peers on the quality problems (bench/results/quality/).
+bench-quality: install-dev
+	$(BIN)/pip install -q -e '.[all,dev,bench]'
+	$(BIN)/python -m bench.quality
+
+# The gp policy's ask latency at 50, 200 and 1,000 trials beside Optuna's GPSampler.
+bench-gp-latency: install-dev
+	$(BIN)/python -m bench.gp_latency
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

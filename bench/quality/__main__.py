@@ -1,0 +1,97 @@
+"""``python -m bench.quality``: the quality benchmark every Tunehub policy is judged by.
+
+Problems x optimizers x seeds, each run in a worker process; Tunehub policies
+go through the SDK against one live server. Writes results.json, table.md and
+one convergence plot per problem to ``--out``. ``--report-from`` draws that
+report again from earlier results.json files, merging their runs, without
+running anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench.quality.harness import run
+from bench.quality.merge import load_results
+from bench.quality.optimizers import DEFAULT_OPTIMIZERS, known_optimizers
+from bench.quality.problems import PROBLEMS
+from bench.quality.report import write_report
+
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "results" / "quality"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.report_from:
+        try:
+            results = load_results(args.report_from, progress=lambda line: print(line, flush=True))
+        except (OSError, ValueError, KeyError) as error:
+            parser.error(f"--report-from: {type(error).__name__}: {error}")
+        paths = write_report(results, args.out)
+        print(paths["table"].read_text())
+        print(f"wrote {args.out} from {len(args.report_from)} results file(s)")
+        return 0
+    results = run(
+        args.problems,
+        args.optimizers,
+        args.seeds,
+        budget_scale=args.budget_scale,
+        workers=args.workers,
+        progress=lambda line: print(line, flush=True),
+    )
+    paths = write_report(results, args.out)
+    print(paths["table"].read_text())
+    print(f"wrote {args.out} ({results.seconds:.1f} s)")
+    return 0
+
+
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.quality", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--problems",
+        type=_names,
+        default=list(PROBLEMS),
+        help=f"comma-separated, from {', '.join(PROBLEMS)} (default: all)",
+    )
+    parser.add_argument(
+        "--optimizers",
+        type=_names,
+        default=list(DEFAULT_OPTIMIZERS),
+        help=f"comma-separated, from {', '.join(known_optimizers())} "
+        f"(default: {','.join(DEFAULT_OPTIMIZERS)})",
+    )
+    parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default: 5)")
+    parser.add_argument(
+        "--budget-scale",
+        type=float,
+        default=1.0,
+        help="multiply every problem's budget (default: 1)",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=2, help="parallel job processes (default: 2)"
+    )
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"(default: {DEFAULT_OUT})")
+    parser.add_argument(
+        "--report-from",
+        type=Path,
+        nargs="+",
+        metavar="RESULTS_JSON",
+        help="run nothing: write the report again from these results.json files, "
+        "their runs merged (later files win where runs coincide; "
+        "--problems, --optimizers, --seeds, --budget-scale and --workers are ignored)",
+    )
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

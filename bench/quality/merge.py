@@ -1,0 +1,95 @@
+"""Several results.json files as one ``Results``, so runs done apart are reported together.
+
+Seeds can be added to a finished run, or one optimizer rerun, without
+repeating the rest: ``python -m bench.quality --report-from A/results.json
+B/results.json --out DIR``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from bench.quality.harness import Results, Run
+from bench.quality.problems import Problem
+from bench.quality.report import from_json
+
+
+def read_results(path: Path) -> Results:
+    """One results.json; its ``sources`` name the file itself unless it was merged already."""
+    data = json.loads(path.read_text())
+    results = from_json(data)
+    if not results.sources:
+        results.sources = [{"path": str(path), "command": data.get("command", "")}]
+    return results
+
+
+def load_results(paths: Sequence[Path], progress: Callable[[str], None] = print) -> Results:
+    """The files' runs merged; see ``merge``."""
+    return merge([read_results(p) for p in paths], [str(p) for p in paths], progress)
+
+
+def merge(
+    parts: Sequence[Results], names: Sequence[str], progress: Callable[[str], None] = print
+) -> Results:
+    """One ``Results`` from several, later parts winning where runs coincide.
+
+    Problems, optimizers and seeds are unions in the order first seen; runs are
+    concatenated, and a (problem, optimizer, seed) seen again replaces the
+    earlier run. Seconds add up (to 0.1 s, as the harness records them);
+    workers and the environment are the first part's. Parts at different
+    budget scales are refused: their budgets, and so their scores, would not
+    compare.
+    """
+    if not parts:
+        raise ValueError("no results to merge")
+    first = parts[0]
+    scales = {name: part.budget_scale for name, part in zip(names, parts)}
+    if len(set(scales.values())) > 1:
+        listed = ", ".join(f"{name}: {scale:g}" for name, scale in scales.items())
+        raise ValueError(f"results at different budget scales cannot be merged ({listed})")
+    problems: dict[str, Problem] = {}
+    optimizers: dict[str, None] = {}
+    seeds: dict[int, None] = {}
+    runs: dict[tuple[str, str, int], tuple[Run, str]] = {}
+    for name, part in zip(names, parts):
+        for problem in part.problems:
+            problems.setdefault(problem.name, problem)
+        optimizers.update(dict.fromkeys(part.optimizers))
+        seeds.update(dict.fromkeys(part.seeds))
+        for run in part.runs:
+            key = (run.problem, run.optimizer, run.seed)
+            if key in runs:
+                progress(
+                    f"{run.problem} {run.optimizer} seed {run.seed}: "
+                    f"the run from {name} replaces the one from {runs.pop(key)[1]}"
+                )
+            runs[key] = (run, name)
+    merged = Results(
+        problems=list(problems.values()),
+        optimizers=list(optimizers),
+        seeds=list(seeds),
+        budget_scale=first.budget_scale,
+        workers=first.workers,
+        runs=[run for run, _ in runs.values()],
+        seconds=round(sum(part.seconds for part in parts), 1),
+        environment=first.environment,
+        sources=[source for part in parts for source in part.sources],
+    )
+    _check_budgets(merged)
+    if any(part.environment != first.environment for part in parts[1:]):
+        progress(f"environments differ; results.json records the first, from {names[0]}")
+    return merged
+
+
+def _check_budgets(results: Results) -> None:
+    """Refuse runs whose budget this checkout's problem no longer gives: scores would misalign."""
+    budgets = {p.name: p.scaled_budget(results.budget_scale) for p in results.problems}
+    for run in results.runs:
+        expected = budgets.get(run.problem)
+        if expected is not None and run.budget != expected:
+            raise ValueError(
+                f"{run.problem} {run.optimizer} seed {run.seed} ran with a budget of "
+                f"{run.budget}, but {run.problem} now has {expected} at this budget scale"
+            )

@@ -1,0 +1,42 @@
+"""Optimizers by name: Tunehub policies through the server, and the peers judged beside them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bench.quality.optimizers.ax_peer import AxClient
+from bench.quality.optimizers.base import Context, Optimizer
+from bench.quality.optimizers.hyperopt_peer import HyperoptTPE
+from bench.quality.optimizers.optuna_peer import optuna_gp, optuna_tpe
+from bench.quality.optimizers.random_search import RandomSearch
+from bench.quality.optimizers.smac_peer import SMAC
+from bench.quality.optimizers.tunehub_sdk import TunehubPolicy
+
+__all__ = ["DEFAULT_OPTIMIZERS", "Context", "Optimizer", "get_optimizer", "known_optimizers"]
+
+_PEERS: dict[str, Callable[[], Optimizer]] = {
+    "optuna-gp": optuna_gp,
+    "optuna-tpe": optuna_tpe,
+    "hyperopt-tpe": HyperoptTPE,
+    "ax": AxClient,
+    "smac": SMAC,
+    "random": RandomSearch,
+}
+
+TUNEHUB_PREFIX = "tunehub-"
+
+DEFAULT_OPTIMIZERS = ("tunehub-gp", *_PEERS)
+
+
+def known_optimizers() -> list[str]:
+    return [f"{TUNEHUB_PREFIX}<policy>", *_PEERS]
+
+
+def get_optimizer(name: str) -> Optimizer:
+    """``tunehub-<policy>`` runs that server policy; other names are the peers above."""
+    if name.startswith(TUNEHUB_PREFIX) and len(name) > len(TUNEHUB_PREFIX):
+        return TunehubPolicy(name.removeprefix(TUNEHUB_PREFIX))
+    try:
+        return _PEERS[name]()
+    except KeyError:
+        raise ValueError(f"unknown optimizer {name!r}: choose from {known_optimizers()}") from None

@@ -1,0 +1,125 @@
+"""The quality benchmark runs end to end: every run scored, table rows and plots written.
+
+A smoke test only: a tiny budget and two seeds check the harness, the server
+path and the peers' adapters, never how well anything optimizes.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.quality.merge import load_results
+from bench.quality.report import write_report
+from tests.support.bench import run_bench
+
+PROBLEMS = ("branin", "constrained", "branincurrin")
+OPTIMIZERS = ("tunehub-sobol", "random", "optuna-tpe")
+SEEDS = 2
+BUDGET_SCALE = 0.2
+BUDGET = 10  # each problem's budget of 50, scaled
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One small run's output folder, shared: the report tests below only read it."""
+    out = tmp_path_factory.mktemp("quality")
+    run_bench(
+        "quality",
+        "--problems",
+        ",".join(PROBLEMS),
+        "--optimizers",
+        ",".join(OPTIMIZERS),
+        "--seeds",
+        str(SEEDS),
+        "--budget-scale",
+        str(BUDGET_SCALE),
+        "--out",
+        str(out),
+    )
+    return out
+
+
+def test_small_run_writes_json_table_and_plots(smoke_run: Path) -> None:
+    results = json.loads((smoke_run / "results.json").read_text())
+    runs = {(r["problem"], r["optimizer"], r["seed"]): r for r in results["runs"]}
+    expected = {(p, o, s) for p in PROBLEMS for o in OPTIMIZERS for s in range(SEEDS)}
+    assert set(runs) == expected
+    for key, run in runs.items():
+        assert run["status"] == "ok", (key, run["message"])
+        assert len(run["trials"]) == BUDGET, key
+        assert len(run["trace"]) == BUDGET, key
+    for trial in runs[("constrained", "random", 0)]["trials"]:
+        assert set(trial["outcome"]) == {"f", "c1"}
+    for trial in runs[("branincurrin", "optuna-tpe", 0)]["trials"]:
+        assert set(trial["outcome"]) == {"f1", "f2"}
+    assert results["summary"]["branincurrin"]["metric"] == "hypervolume"
+
+    table = (smoke_run / "table.md").read_text()
+    for problem in PROBLEMS:
+        for optimizer in OPTIMIZERS:
+            assert f"| {problem} (budget {BUDGET}) | {optimizer} |" in table
+        assert f"**{problem}**" in table
+        assert (smoke_run / f"{problem}.png").stat().st_size > 0
+
+
+def test_report_drawn_again_from_results_json_is_identical(smoke_run: Path, tmp_path: Path) -> None:
+    results = load_results([smoke_run / "results.json"])
+    write_report(results, tmp_path)
+
+    assert (tmp_path / "table.md").read_bytes() == (smoke_run / "table.md").read_bytes()
+    before = json.loads((smoke_run / "results.json").read_text())
+    after = json.loads((tmp_path / "results.json").read_text())
+    assert after["runs"] == before["runs"]
+    assert after["summary"] == before["summary"]
+    assert after["environment"] == before["environment"]
+    assert after["sources"] == [
+        {"path": str(smoke_run / "results.json"), "command": before["command"]}
+    ]
+
+
+def _part(results: dict[str, Any], keep: set[tuple[str, int]], seeds: list[int]) -> dict[str, Any]:
+    """A copy of ``results`` with only the runs of the given (optimizer, seed) pairs."""
+    part = copy.deepcopy(results)
+    part["runs"] = [r for r in part["runs"] if (r["optimizer"], r["seed"]) in keep]
+    part["settings"]["optimizers"] = list(dict.fromkeys(o for o, _ in sorted(keep)))
+    part["settings"]["seeds"] = seeds
+    return part
+
+
+def test_report_from_two_files_merges_their_runs(smoke_run: Path, tmp_path: Path) -> None:
+    results = json.loads((smoke_run / "results.json").read_text())
+    # A: random and optuna-tpe at seed 0. B: random at seed 1, and a rerun of
+    # branin random seed 0 that failed, which replaces A's.
+    first = _part(results, {("random", 0), ("optuna-tpe", 0)}, [0])
+    second = _part(results, {("random", 0), ("random", 1)}, [1])
+    for run in second["runs"]:
+        if (run["problem"], run["seed"]) == ("branin", 0):
+            run.update(status="error", message="RuntimeError: rerun failed", trials=[])
+    paths = [tmp_path / "a.json", tmp_path / "b.json"]
+    for path, part in zip(paths, (first, second)):
+        path.write_text(json.dumps(part))
+
+    done = run_bench("quality", "--report-from", *map(str, paths), "--out", str(tmp_path / "out"))
+
+    assert f"branin random seed 0: the run from {paths[1]} replaces" in done.stdout
+    merged = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert merged["settings"]["optimizers"] == ["optuna-tpe", "random"]
+    assert merged["settings"]["seeds"] == [0, 1]
+    keys = [(r["problem"], r["optimizer"], r["seed"]) for r in merged["runs"]]
+    assert len(keys) == len(set(keys)) == len(PROBLEMS) * 3
+    assert merged["elapsed_seconds"] == round(2 * results["elapsed_seconds"], 1)
+    table = (tmp_path / "out" / "table.md").read_text()
+    assert f"| branin (budget {BUDGET}) | random |" in table
+    assert "| 1/2 | 1 error: RuntimeError: rerun failed |" in table
+    assert "(see ok runs per row)" in table
+    assert "| 2/2 |  |" in table and "| 1/1 |  |" in table
+
+    second["settings"]["budget_scale"] = 2 * BUDGET_SCALE
+    paths[1].write_text(json.dumps(second))
+    with pytest.raises(ValueError, match="different budget scales"):
+        load_results(paths)
