@@ -68,6 +68,8 @@ def hypervolume(front: npt.NDArray[np.float64], reference: Sequence[float]) -> f
     """Volume dominated by ``front`` (minimized) and bounded by ``reference``."""
     if len(front) == 0:
         return 0.0
+    if front.shape[1] == 1:  # one objective: the length from the best value to the bound
+        return max(0.0, float(reference[0]) - float(front.min()))
     ref = torch.as_tensor(np.asarray(reference), dtype=torch.double)
     y = torch.as_tensor(front, dtype=torch.double)
     # BoTorch's partitioning maximizes: negate both.

@@ -31,7 +31,7 @@ from tunehub.server.store.transactions import run_read, run_write
 def ask(engine: Engine, study_id: int, request: AskRequest) -> list[sa.Row[Any]]:
     plan = None
     if policy_is_fast(engine, study_id) is False:
-        plan = run_read(engine, lambda conn: _plan(conn, study_id, request))
+        plan = run_read(engine, lambda conn: _plan(conn, study_id, request), snapshot=True)
 
     def work(conn: sa.Connection) -> list[sa.Row[Any]]:
         now = time.time()

@@ -226,7 +226,10 @@ def _outcome(spec: StudySpec, request: TellRequest) -> dict[str, Any]:
 
 
 def _finite(value: float | None) -> bool:
-    return value is not None and math.isfinite(value)
+    try:
+        return value is not None and math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def _same_outcome(trial: sa.Row[Any], outcome: dict[str, Any]) -> bool:
@@ -237,7 +240,7 @@ def _check_constraint_metrics(spec: StudySpec, metrics: dict[str, Any] | None) -
     """A completed trial of a constrained study must tell every constrained metric as a number."""
     for constraint in spec.constraints:
         value = (metrics or {}).get(constraint.name)
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not _finite(value):
             raise Invalid(
                 f"metrics.{constraint.name} is missing or not a number: this study constrains "
                 f"{constraint.name} {constraint.op.value} {constraint.bound}, so tell it with "

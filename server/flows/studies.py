@@ -13,7 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from tunehub.schema import StudyCreate, StudySpec
 from tunehub.server.errors import Conflict, Invalid, NotFound
 from tunehub.server.flows.checks import check_json_finite
-from tunehub.server.policies.registry import PolicySpecError, parse_options
+from tunehub.server.policies.base import PolicySpecError
+from tunehub.server.policies.registry import check_policy
 from tunehub.server.store import studies as store
 from tunehub.server.store.transactions import run_write
 
@@ -51,7 +52,7 @@ def normalized_spec(body: StudyCreate) -> StudySpec:
 
 def _with_option_defaults(spec: StudySpec) -> StudySpec:
     try:
-        options = parse_options(spec.policy)
+        options = check_policy(spec)
     except PolicySpecError as error:
         raise Invalid(str(error), field=error.field) from error
     policy = spec.policy.model_copy(update={"options": options.model_dump(mode="json")})

@@ -122,6 +122,14 @@ class StudyView:
         return self._reports[trial_id]
 
 
+class PolicySpecError(ValueError):
+    """A bad policy name or option; ``field`` is its dotted path in the study body."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class NoOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -141,6 +149,11 @@ class Policy(abc.ABC):
 
     def __init__(self, options: BaseModel) -> None:
         self.options = options
+
+    @classmethod
+    def check_spec(cls, options: BaseModel, spec: StudySpec) -> None:
+        """Refuse options that do not fit the rest of the study (raise ``PolicySpecError``)."""
+        return None
 
     @abc.abstractmethod
     def suggest(self, view: StudyView, count: int) -> list[Suggestion]:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -56,7 +57,14 @@ from torch import Tensor
 from tunehub.schema import Decision, StudySpec, TrialState
 from tunehub.server.analysis import pareto
 from tunehub.server.policies import gp_model
-from tunehub.server.policies.base import Policy, ReportRecord, StudyView, Suggestion, TrialRecord
+from tunehub.server.policies.base import (
+    Policy,
+    PolicySpecError,
+    ReportRecord,
+    StudyView,
+    Suggestion,
+    TrialRecord,
+)
 from tunehub.server.policies.sobol import sobol_points
 from tunehub.server.policies.stopping import StoppingOptions, median_rule
 
@@ -111,9 +119,13 @@ class _Fit:
     hypers: gp_model.Hypers
 
 
-# Fitted hyperparameters by (study, training trials, starting point). A fit is a
+# Seeding torch and fitting use process-wide state (torch's generator, the warnings
+# filters BoTorch's fit retries read), so GP work runs one ask at a time per process.
+_gp_work = threading.Lock()
+
+# Fitted hyperparameters by (study, training trials, starting point, seed, budget). A fit is a
 # deterministic function of that key, so a hit returns exactly what a refit would.
-_fit_cache: OrderedDict[tuple[int, tuple[int, ...], int], gp_model.Hypers] = OrderedDict()
+_fit_cache: OrderedDict[tuple[Any, ...], gp_model.Hypers] = OrderedDict()
 _FIT_CACHE_SIZE = 32
 
 
@@ -122,6 +134,10 @@ class GPPolicy(Policy):
     Options = GPOptions
 
     def suggest(self, view: StudyView, count: int) -> list[Suggestion]:
+        with _gp_work:
+            return self._suggest(view, count)
+
+    def _suggest(self, view: StudyView, count: int) -> list[Suggestion]:
         options = self._options()
         encoder = view.encoder
         n_init = options.n_init or max(5, 2 * encoder.dims)
@@ -131,7 +147,7 @@ class GPPolicy(Policy):
             return _sobol(view, count)
         space = gp_model.ModelSpace(encoder)
         data = _training_data(view.spec, space, completed)
-        if len(set(data.y[:, 0].tolist())) < 2 and data.y.shape[1] == 1:
+        if len(data.ids) < 2 or (len(set(data.y[:, 0].tolist())) < 2 and data.y.shape[1] == 1):
             return _sobol(view, count)  # nothing to model yet
         local = len(data.ids) > options.max_points
         if local:
@@ -154,6 +170,21 @@ class GPPolicy(Policy):
             Suggestion(params=encoder.decode(p.clamp(0.0, 1.0).numpy()), meta=meta)
             for p in space.canonical(points)
         ]
+
+    @classmethod
+    def check_spec(cls, options: BaseModel, spec: StudySpec) -> None:
+        assert isinstance(options, GPOptions)
+        given = options.ref_point
+        if given is None:
+            return
+        if len(given) != len(spec.objectives):
+            raise PolicySpecError(
+                "policy.options.ref_point",
+                f"ref_point has {len(given)} values for {len(spec.objectives)} objectives: "
+                "give one per objective, in the order of objectives",
+            )
+        if not all(math.isfinite(v) for v in given):
+            raise PolicySpecError("policy.options.ref_point", "ref_point values must be finite")
 
     def decide(self, view: StudyView, trial: TrialRecord, report: ReportRecord) -> Decision:
         return median_rule(self._options().stopping, view, trial, report)
@@ -200,6 +231,10 @@ def _training_data(
         rows.append(objectives + slacks)
         ids.append(t.id)
         xs.append(_canonical(space, t.params))
+    if not rows:
+        return _Data(
+            (), torch.zeros(0, space.dims, dtype=torch.double), torch.zeros(0, 1), np.zeros(0, bool)
+        )
     y = torch.tensor(rows, dtype=torch.double).reshape(
         len(rows), len(names) + len(spec.constraints)
     )
@@ -261,10 +296,12 @@ def _fit(
         due = n_completed >= fit_n + max(1, math.floor(fit_n * options.refit_growth))
         if not due:
             return _Fit(fit_n, start)
-    key = (view.study_id, data.ids, hash(json.dumps(start, sort_keys=True)))
+    fit_seed = _stream_seed(view.seed, 2**40 + n_completed)
+    start_key = hash(json.dumps(start, sort_keys=True))
+    key = (view.study_id, data.ids, start_key, fit_seed, options.fit_maxiter)
     hypers = _fit_cache.get(key)
     if hypers is None:
-        torch.manual_seed(_stream_seed(view.seed, 2**40 + n_completed))
+        torch.manual_seed(fit_seed)
         model = gp_model.build_model(space, data.x, data.y)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -34,6 +34,7 @@ from botorch.models.transforms.outcome import Standardize
 from gpytorch.mlls import ExactMarginalLogLikelihood
 from torch import Tensor
 
+from tunehub.server.space.conditions import matches as _matches
 from tunehub.server.space.encoding import SpaceEncoder
 from tunehub.space import CategoricalParam, FloatParam, IntParam
 
@@ -117,18 +118,21 @@ def _intervals(
         return tuple(
             (j / k, (j + 1) / k if j < k - 1 else math.inf)
             for j, choice in enumerate(spec.choices)
-            if any(type(choice) is type(a) and choice == a for a in allowed)
+            if _matches(choice, list(allowed))
         )
     out = []
     for value in allowed:
         if isinstance(spec, IntParam):
+            if not any(_matches(v, [value]) for v in range(spec.low, spec.high + 1)):
+                continue
             lo, hi = (value - 0.5, value + 0.5)
             if spec.log:
                 lo, hi = math.log(max(lo, 1e-300)), math.log(hi)
                 base, top = math.log(spec.low - 0.5), math.log(spec.high + 0.5)
             else:
                 base, top = spec.low - 0.5, spec.high + 0.5
-            out.append(((lo - base) / (top - base), (hi - base) / (top - base)))
+            upper = math.inf if value >= spec.high else (hi - base) / (top - base)
+            out.append(((lo - base) / (top - base), upper))
         else:
             assert isinstance(spec, FloatParam)
             u = float(encoder.encode({encoder.names[parent]: value})[parent])

@@ -4,21 +4,13 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ValidationError
 
-from tunehub.schema import PolicySpec
-from tunehub.server.policies.base import Policy
+from tunehub.schema import PolicySpec, StudySpec
+from tunehub.server.policies.base import Policy, PolicySpecError
 from tunehub.server.policies.gp import GPPolicy
 from tunehub.server.policies.random import RandomPolicy
 from tunehub.server.policies.sobol import SobolPolicy
 
 POLICIES: dict[str, type[Policy]] = {cls.name: cls for cls in (RandomPolicy, SobolPolicy, GPPolicy)}
-
-
-class PolicySpecError(ValueError):
-    """A bad policy name or option; ``field`` is its dotted path in the study body."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def parse_options(spec: PolicySpec) -> BaseModel:
@@ -41,6 +33,13 @@ def parse_options(spec: PolicySpec) -> BaseModel:
             f"policy {spec.name!r} option {where or '(all)'}: {first['msg']} "
             f"(its options are {allowed or 'none'})",
         ) from error
+
+
+def check_policy(spec: StudySpec) -> BaseModel:
+    """``parse_options``, then the policy's checks against the rest of the study."""
+    options = parse_options(spec.policy)
+    POLICIES[spec.policy.name].check_spec(options, spec)
+    return options
 
 
 def build_policy(spec: PolicySpec) -> Policy:

@@ -34,14 +34,15 @@ def active_names(
     for name in order:
         condition = space[name].condition or {}
         if all(
-            parent in active and _matches(values.get(parent), allowed)
+            parent in active and matches(values.get(parent), allowed)
             for parent, allowed in condition.items()
         ):
             active.add(name)
     return active
 
 
-def _matches(value: ParamValue, allowed: list[ParamValue]) -> bool:
+def matches(value: ParamValue, allowed: list[ParamValue]) -> bool:
+    """Whether ``value`` is one of ``allowed`` (an int equals the same float)."""
     return any(type(value) is type(a) and value == a for a in allowed) or (
         # An int parent's condition may list 3 where the value is the int 3.
         isinstance(value, int | float)

@@ -73,12 +73,18 @@ def run_write(engine: Engine, work: Callable[[sa.Connection], T]) -> T:
     return _run(engine, work, write=True)
 
 
-def run_read(engine: Engine, work: Callable[[sa.Connection], T]) -> T:
-    """Run ``work`` in one read transaction (a consistent snapshot on SQLite's WAL)."""
-    return _run(engine, work, write=False)
+def run_read(engine: Engine, work: Callable[[sa.Connection], T], *, snapshot: bool = False) -> T:
+    """Run ``work`` in one read transaction (a consistent snapshot on SQLite's WAL).
+
+    ``snapshot`` asks PostgreSQL for one too (REPEATABLE READ): every query of
+    ``work`` then sees the same committed state, as they always do on SQLite.
+    """
+    return _run(engine, work, write=False, snapshot=snapshot)
 
 
-def _run(engine: Engine, work: Callable[[sa.Connection], T], *, write: bool) -> T:
+def _run(
+    engine: Engine, work: Callable[[sa.Connection], T], *, write: bool, snapshot: bool = False
+) -> T:
     nowait = write and _no_wait.get()
     deadline = time.monotonic() + RETRY_DEADLINE_SECONDS
     delay = 0.005
@@ -87,6 +93,8 @@ def _run(engine: Engine, work: Callable[[sa.Connection], T], *, write: bool) -> 
             with _writer_slot(engine, write, nowait), engine.connect() as conn:
                 if write:
                     conn = conn.execution_options(tunehub_write=True, tunehub_nowait=nowait)
+                elif snapshot and engine.dialect.name == "postgresql":
+                    conn = conn.execution_options(isolation_level="REPEATABLE READ")
                 with conn.begin():
                     return work(conn)
         except (DBAPIError, sqlite3.OperationalError) as error:

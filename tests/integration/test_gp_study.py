@@ -158,6 +158,12 @@ def test_single_objective_best_counts_only_feasible_trials(shared_server_url: st
         trial.tell(value, metrics={"c": c})
     best = study.best_trial
     assert best is not None and best.values == {"loss": 4.0}
+    front = study.pareto()  # one objective: the best feasible trial, and the length to the bound
+    assert [t.id for t in front.trials] == [best.id]
+    assert front.reference_point is not None
+    assert front.hypervolume == pytest.approx(front.reference_point["loss"] - 4.0)
+    with pytest.raises(InvalidError, match=r"metrics\.c"):
+        study.ask().tell(1.0, metrics={"c": 10**400})  # not a finite number
 
 
 def test_other_studies_and_tells_are_served_while_a_model_fits(shared_server_url: str) -> None:

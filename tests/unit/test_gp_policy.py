@@ -7,12 +7,15 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 
 from tests.support.snapshots import Snapshot
-from tunehub.schema import TrialState
+from tunehub.schema import StudySpec, TrialState
 from tunehub.server.analysis import pareto
-from tunehub.server.policies import gp
-from tunehub.server.policies.registry import build_policy
+from tunehub.server.policies import gp, gp_model
+from tunehub.server.policies.base import PolicySpecError
+from tunehub.server.policies.registry import build_policy, check_policy
+from tunehub.server.space.encoding import SpaceEncoder
 from tunehub.server.space.params import check_params
 
 # Less acquisition search than the defaults: these tests check behaviour, not peak quality.
@@ -204,3 +207,33 @@ def test_failed_trials_are_ignored_and_all_failed_falls_back_to_sobol() -> None:
         )
     (nxt,) = study.ask()
     assert nxt.meta and nxt.meta["model"] == "sobol"
+
+
+def test_ref_point_must_have_one_finite_value_per_objective() -> None:
+    body = spec(objectives=[{"name": "f1"}, {"name": "f2"}])
+    for bad in ([1.0], [1.0, 2.0, 3.0], [1.0, float("inf")]):
+        body["policy"] = {"name": "gp", "options": {"ref_point": bad}}
+        with pytest.raises(PolicySpecError) as caught:
+            check_policy(StudySpec.model_validate(body))
+        assert caught.value.field == "policy.options.ref_point"
+    body["policy"] = {"name": "gp", "options": {"ref_point": [1.0, 2.0]}}
+    check_policy(StudySpec.model_validate(body))
+
+
+def test_an_int_parent_gates_its_child_up_to_its_top_value() -> None:
+    space = gp_model.ModelSpace(
+        SpaceEncoder(
+            StudySpec.model_validate(
+                {
+                    "space": {
+                        "n": {"type": "int", "low": 0, "high": 100},
+                        "w": {"type": "float", "low": 0.0, "high": 1.0, "condition": {"n": [100]}},
+                    },
+                    "objectives": [{"name": "f"}],
+                }
+            ).space
+        )
+    )
+    x = torch.tensor([[1.0, 0.3], [0.0, 0.3]], dtype=torch.double)
+    gated = space.gate(x)
+    assert gated[0, 1] == 0.3 and gated[1, 1] == gp_model.INACTIVE

@@ -8,8 +8,8 @@ import numpy as np
 
 import tunehub
 from tunehub.schema import Decision, PolicySpec, StudySpec, TrialState
-from tunehub.server.policies.base import ReportRecord, StudyView, TrialRecord
-from tunehub.server.policies.registry import POLICIES, PolicySpecError, build_policy, parse_options
+from tunehub.server.policies.base import PolicySpecError, ReportRecord, StudyView, TrialRecord
+from tunehub.server.policies.registry import POLICIES, build_policy, parse_options
 from tunehub.server.space.params import check_params
 
 SPACE = {
