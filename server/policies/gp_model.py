@@ -31,7 +31,10 @@ from botorch.models.gp_regression_mixed import MixedSingleTaskGP
 from botorch.models.model import Model
 from botorch.models.transforms.input import InputTransform
 from botorch.models.transforms.outcome import Standardize
+from gpytorch.constraints import GreaterThan
+from gpytorch.likelihoods import GaussianLikelihood
 from gpytorch.mlls import ExactMarginalLogLikelihood
+from gpytorch.priors import LogNormalPrior
 from torch import Tensor
 
 from tunehub.server.space.conditions import matches as _matches
@@ -40,6 +43,11 @@ from tunehub.space import CategoricalParam, FloatParam, IntParam
 
 INACTIVE = -0.5
 """Model coordinate of an inactive parameter: outside the cube, so never near an active value."""
+
+MIN_NOISE = 1e-6
+"""Floor of the inferred noise variance (standardized outcomes). BoTorch's default, 1e-4,
+blurs a deterministic objective near its optimum (on Branin, differences below about
+0.5); with the LogNormal noise prior kept, noisy objectives still find their level."""
 
 MAX_DISCRETE_VALUES = 32
 """Integer dimensions with more values are searched continuously and rounded on decode."""
@@ -161,15 +169,28 @@ def build_model(space: ModelSpace, x: Tensor, y: Tensor) -> Model:
     """An unfitted GP of ``y`` (``(n, m)``, outputs modelled independently) on ``x``."""
     transform = ImputeInactive(space) if space.gates else None
     outcome = Standardize(m=y.shape[-1])
+    batch = torch.Size([y.shape[-1]]) if y.shape[-1] > 1 else torch.Size()
     if space.cat_dims:
         return MixedSingleTaskGP(
             x,
             y,
             cat_dims=sorted(space.cat_dims),
+            likelihood=_likelihood(batch),
             outcome_transform=outcome,
             input_transform=transform,
         )
-    return SingleTaskGP(x, y, outcome_transform=outcome, input_transform=transform)
+    return SingleTaskGP(
+        x, y, likelihood=_likelihood(batch), outcome_transform=outcome, input_transform=transform
+    )
+
+
+def _likelihood(batch_shape: torch.Size) -> GaussianLikelihood:
+    prior = LogNormalPrior(loc=-4.0, scale=1.0)  # BoTorch's default prior (Hvarfner et al.)
+    return GaussianLikelihood(
+        noise_prior=prior,
+        batch_shape=batch_shape,
+        noise_constraint=GreaterThan(MIN_NOISE, transform=None, initial_value=prior.mode),
+    )
 
 
 def fit(model: Model, start: Hypers | None, *, maxiter: int) -> Hypers:
