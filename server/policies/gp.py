@@ -89,7 +89,7 @@ class GPOptions(BaseModel):
         description="Hypervolume reference point, one value per objective in its own units "
         "(the worst value that still counts); inferred from the observed front when absent.",
     )
-    max_points: int = Field(default=400, ge=20, le=5_000)
+    max_points: int = Field(default=300, ge=20, le=5_000)
     refit_growth: float = Field(
         default=0.05,
         ge=0.0,
