@@ -117,6 +117,8 @@ class _Plan:
 def _plan(conn: sa.Connection, study_id: int, request: AskRequest) -> _Plan | None:
     """Run a slow policy (model fitting) on a read snapshot, holding no lock.
 
+    ``ask`` calls it only for policies that are not ``fast``.
+
     Other asks and tells, of this study and of others, go on meanwhile. Under
     the lock, ``ask`` uses the plan only if no trial changed state and no number
     was taken since; otherwise it asks the policy again there. Either way the
@@ -124,9 +126,6 @@ def _plan(conn: sa.Connection, study_id: int, request: AskRequest) -> _Plan | No
     """
     study = study_store.get_study(conn, study_id)
     if study is None:
-        return None
-    policy = policy_for(study.spec)
-    if policy.fast:
         return None
     fingerprint = trial_store.state_fingerprint(conn, study_id)
     if any(state == TrialState.PENDING.value for state, _, _ in fingerprint):
@@ -137,7 +136,7 @@ def _plan(conn: sa.Connection, study_id: int, request: AskRequest) -> _Plan | No
         return None
     spec = study_store.parse_spec(study.spec)
     view = make_view(conn, study_id, spec, study.trial_count)
-    suggestions = policy.suggest(view, request.count)[: request.count]
+    suggestions = policy_for(study.spec).suggest(view, request.count)[: request.count]
     return _Plan(study_id, study.trial_count, fingerprint, suggestions)
 
 
