@@ -38,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = run(
         args.problems,
         args.optimizers,
-        args.seeds,
+        list(range(args.first_seed, args.first_seed + args.seeds)),
         budget_scale=args.budget_scale,
         workers=args.workers,
         progress=lambda line: print(line, flush=True),
@@ -70,7 +70,15 @@ def _parser() -> argparse.ArgumentParser:
         help=f"comma-separated, from {', '.join(known_optimizers())} "
         f"(default: {','.join(DEFAULT_OPTIMIZERS)})",
     )
-    parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default: 5)")
+    parser.add_argument(
+        "--seeds", type=int, default=5, help="how many seeds, from --first-seed (default: 5)"
+    )
+    parser.add_argument(
+        "--first-seed",
+        type=int,
+        default=0,
+        help="run seeds K..K+N-1, e.g. to add seeds to an earlier run (default: 0)",
+    )
     parser.add_argument(
         "--budget-scale",
         type=float,
@@ -88,7 +96,8 @@ def _parser() -> argparse.ArgumentParser:
         metavar="RESULTS_JSON",
         help="run nothing: write the report again from these results.json files, "
         "their runs merged (later files win where runs coincide; "
-        "--problems, --optimizers, --seeds, --budget-scale and --workers are ignored)",
+        "--problems, --optimizers, --seeds, --first-seed, --budget-scale and --workers "
+        "are ignored)",
     )
     return parser
 

@@ -1,10 +1,17 @@
 """The Gaussian-process surrogate of the ``gp`` policy: inputs, model, fit.
 
 Inputs are the unit-cube encoding (already normalized, so no input scaling is
-needed). Categorical dimensions get BoTorch's categorical (Hamming) kernel
-through ``MixedSingleTaskGP``; the others a Matern-5/2 kernel with BoTorch's
-dimension-scaled lengthscale priors. Integer dimensions are searched over
-their bin centres only, so the model never sees two codes for one integer.
+needed). Without categoricals the kernel is a scaled Matern-5/2 with Gamma(3, 6)
+lengthscale and Gamma(2, 0.15) outputscale priors: on Hartmann6 it finds the
+narrow global basin that BoTorch's newer dimension-scaled priors, which favour
+long lengthscales, smooth over (median final regret 0.007 against 0.50 over five
+seeds, all else equal, in bench/quality). With categoricals, ``MixedSingleTaskGP``
+adds BoTorch's categorical (Hamming) kernel to its continuous one. Integer
+dimensions are searched over their bin centres only, so the model never sees two
+codes for one integer.
+
+One objective is modelled half-rank warped (``half_rank_warp``), so that a few
+very bad trials do not set the scale the model resolves the optimum on.
 
 Inactive conditional parameters are set to ``INACTIVE`` (outside the cube) by
 ``ImputeInactive``, on training points and on every candidate the acquisition
@@ -24,6 +31,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import torch
 from botorch.fit import fit_gpytorch_mll
 from botorch.models.gp_regression import SingleTaskGP
@@ -31,10 +40,13 @@ from botorch.models.gp_regression_mixed import MixedSingleTaskGP
 from botorch.models.model import Model
 from botorch.models.transforms.input import InputTransform
 from botorch.models.transforms.outcome import Standardize
+from botorch.models.utils.gpytorch_modules import get_matern_kernel_with_gamma_prior
 from gpytorch.constraints import GreaterThan
 from gpytorch.likelihoods import GaussianLikelihood
 from gpytorch.mlls import ExactMarginalLogLikelihood
 from gpytorch.priors import LogNormalPrior
+from scipy.special import ndtri
+from scipy.stats import rankdata
 from torch import Tensor
 
 from tunehub.server.space.conditions import matches as _matches
@@ -180,8 +192,35 @@ def build_model(space: ModelSpace, x: Tensor, y: Tensor) -> Model:
             input_transform=transform,
         )
     return SingleTaskGP(
-        x, y, likelihood=_likelihood(batch), outcome_transform=outcome, input_transform=transform
+        x,
+        y,
+        likelihood=_likelihood(batch),
+        covar_module=get_matern_kernel_with_gamma_prior(x.shape[-1], batch_shape=batch),
+        outcome_transform=outcome,
+        input_transform=transform,
     )
+
+
+def half_rank_warp(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Warp maximized outcomes so the worse half cannot dominate the model's scale.
+
+    Values at or above the median are kept; those below it are replaced by the
+    normal quantiles of their ranks, with the spread of the better half (as in
+    Vizier's half-rank output warping). A few very bad trials (a diverged run,
+    Branin's corners at 300 against an optimum of 0.4) otherwise set the
+    standardized scale, and differences near the optimum fall below the noise floor.
+    The map is monotone, so the incumbent and every comparison are unchanged.
+    """
+    out = np.asarray(values, dtype=float).copy()
+    median = float(np.median(out))
+    better = out[out >= median]
+    spread = float(np.sqrt(np.mean((better - median) ** 2)))
+    worse = out < median
+    if not worse.any() or spread == 0.0:
+        return out
+    quantile = (rankdata(out) - 0.5) / len(out)
+    out[worse] = median + spread * ndtri(np.minimum(quantile[worse], 0.5))
+    return out
 
 
 def _likelihood(batch_shape: torch.Size) -> GaussianLikelihood:
@@ -193,14 +232,40 @@ def _likelihood(batch_shape: torch.Size) -> GaussianLikelihood:
     )
 
 
-def fit(model: Model, start: Hypers | None, *, maxiter: int) -> Hypers:
-    """Fit ``model``'s hyperparameters by marginal likelihood, from ``start`` when it fits."""
-    if start is not None:
-        load_hypers(model, start)
-    mll = ExactMarginalLogLikelihood(model.likelihood, model)
-    fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": maxiter}})
+def fit(model: Model, start: Hypers | None, *, maxiter: int, fresh: bool = True) -> Hypers:
+    """Fit ``model``'s hyperparameters by marginal likelihood (with priors).
+
+    The fit starts from ``start`` (the last fit) when given and, when ``fresh`` or
+    without ``start``, also from the priors' default; the better optimum wins. Warm
+    starts alone can stay in a poor local optimum once in one (on Branin, "everything
+    is noise" for the rest of a study); the default alone would throw away what the
+    last fit learnt, and costs many more steps.
+    """
+    default = dump_hypers(model)
+    best: tuple[float, Hypers] | None = None
+    starts = [start] if start is not None else []
+    for begin in starts + ([None] if fresh or not starts else []):
+        load_hypers(model, default)
+        if begin is not None and not load_hypers(model, begin):
+            continue
+        mll = ExactMarginalLogLikelihood(model.likelihood, model)
+        fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": maxiter}})
+        value = _log_marginal_likelihood(mll)
+        if best is None or value > best[0]:
+            best = (value, dump_hypers(model))
+    assert best is not None
+    load_hypers(model, best[1])
     model.eval()
-    return dump_hypers(model)
+    return best[1]
+
+
+def _log_marginal_likelihood(mll: ExactMarginalLogLikelihood) -> float:
+    model = mll.model
+    model.train()
+    with torch.no_grad():
+        value = mll(model(*model.train_inputs), model.train_targets).sum()
+    model.eval()
+    return float(value) if math.isfinite(float(value)) else -math.inf
 
 
 def dump_hypers(model: Model) -> Hypers:

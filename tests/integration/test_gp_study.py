@@ -168,7 +168,7 @@ def test_single_objective_best_counts_only_feasible_trials(shared_server_url: st
 
 def test_other_studies_and_tells_are_served_while_a_model_fits(shared_server_url: str) -> None:
     client = tunehub.Client(shared_server_url)
-    heavy = {"n_init": 2, "raw_samples": 4096, "num_restarts": 32}  # a deliberately slow ask
+    heavy = {"n_init": 2, "raw_samples": 8192, "num_restarts": 32}  # a deliberately slow ask
     slow = client.create_study(
         name="gp-slow", space=SPACE, objectives="loss", policy="gp", policy_options=heavy, seed=2
     )

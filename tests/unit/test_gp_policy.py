@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -177,6 +178,30 @@ def test_hyperparameters_are_reused_until_the_data_grows() -> None:
     assert fits == [6, 6, 6, 9, 9, 9]
 
 
+def test_hyperparameters_stored_for_another_model_are_refit_not_used() -> None:
+    body = spec(policy={"name": "gp", "options": {**FAST, "refit_growth": 1.0}})
+    study = Snapshot(body)
+    study.run(bowl, 7)
+    last = study.trials[-1]
+    assert last.meta and last.meta["model"] == "gp"
+    # As an older server's kernel would have left them: other names, and no refit due.
+    study.trials[-1] = replace(last, meta={**last.meta, "hypers": {"kernel.raw_scale": [0.0]}})
+    (nxt,) = study.ask()
+    assert nxt.meta and set(nxt.meta["hypers"]) == set(last.meta["hypers"])
+    assert nxt.meta["hypers"] != {"kernel.raw_scale": [0.0]}
+
+
+def test_half_rank_warp_keeps_the_better_half_and_order_and_tames_outliers() -> None:
+    values = np.array([-300.0, -40.0, -5.0, -2.0, -1.0, -0.6, -0.5, -0.41, -0.4])
+    warped = gp_model.half_rank_warp(values)
+    assert np.all(np.diff(warped) > 0)  # strictly monotone: the same order, the same best
+    better = values >= np.median(values)
+    np.testing.assert_array_equal(warped[better], values[better])
+    # The worse half now spreads like the better half instead of over 300 units.
+    assert warped.max() - warped.min() < 5.0
+    assert np.array_equal(gp_model.half_rank_warp(np.ones(4)), np.ones(4))
+
+
 def test_large_studies_use_a_local_model_around_the_incumbent() -> None:
     body = spec(policy={"name": "gp", "options": {**FAST, "n_init": 30, "max_points": 20}})
     study = Snapshot(body)
@@ -237,3 +262,23 @@ def test_an_int_parent_gates_its_child_up_to_its_top_value() -> None:
     x = torch.tensor([[1.0, 0.3], [0.0, 0.3]], dtype=torch.double)
     gated = space.gate(x)
     assert gated[0, 1] == 0.3 and gated[1, 1] == gp_model.INACTIVE
+
+
+def test_the_last_acquisition_restart_starts_at_the_incumbent() -> None:
+    study = Snapshot(spec())
+    study.run(bowl, 8)
+    completed = [t for t in study.trials if t.values]
+    space = gp_model.ModelSpace(SpaceEncoder(study.spec.space))
+    data = gp._training_data(study.spec, space, completed)
+    model = gp_model.build_model(space, data.x, data.y)
+    gp_model.fit(model, None, maxiter=50)
+    acqf = gp._acquisition(study.spec, gp.GPOptions(), model, data, [], seed=1, count=1)
+    incumbent = gp._incumbent(acqf, data, n_objectives=1)
+    assert incumbent is not None
+    best = min(completed, key=lambda t: t.values["f"] if t.values else math.inf)
+    assert torch.allclose(incumbent, gp._canonical(space, best.params))
+    bounds = torch.tensor([[0.0, 0.0], [1.0, 1.0]], dtype=torch.double)
+    starts = gp._starts_with(acqf, bounds, incumbent, restarts=4, raw_samples=64)
+    assert starts.shape == (4, 1, 2)
+    assert torch.equal(starts[-1, 0], incumbent)
+    assert not any(torch.equal(s[0], incumbent) for s in starts[:-1])
