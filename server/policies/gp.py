@@ -302,7 +302,8 @@ def _posterior_mean(model: Any, x: Tensor, acqf: Any = None) -> Tensor:
     with torch.no_grad():
         if isinstance(acqf, gp_predictive.PluginLogEI):
             return acqf.predictive(x)[0]
-        return model.posterior(x).mean[..., 0]
+        mean: Tensor = model.posterior(x).mean[..., 0]
+        return mean
 
 
 def _anchors(data: _Data, n_objectives: int) -> Tensor:
