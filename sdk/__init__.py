@@ -14,7 +14,7 @@ from tunehub.errors import (
     TrialPruned,
     TunehubError,
 )
-from tunehub.schema import Decision, Direction, TrialState
+from tunehub.schema import Decision, Direction, TrialOut, TrialState
 from tunehub.space import Categorical, Float, Int
 from tunehub.study import Study, Trial
 
@@ -33,6 +33,7 @@ __all__ = [
     "ServerUnavailable",
     "Study",
     "Trial",
+    "TrialOut",
     "TrialPruned",
     "TrialState",
     "TunehubError",

@@ -69,6 +69,7 @@ class Client:
         max_retries: int = 0,
         resources: Mapping[str, float] | None = None,
         constraints: Sequence[Mapping[str, Any]] = (),
+        fidelity: Mapping[str, Any] | None = None,
         user_attrs: Mapping[str, Any] | None = None,
     ) -> Study:
         """Create a study, or get it when it exists with the same spec (409 otherwise).
@@ -77,7 +78,10 @@ class Client:
         or a list of ``{"name", "direction"}``. The spec is validated here first,
         with the same rules and messages as the server's. ``constraints`` are
         outcome constraints, ``{"name": metric, "op": "<=" | ">=", "bound": x}``:
-        tell each constrained metric with every result (``metrics=``).
+        tell each constrained metric with every result (``metrics=``). ``fidelity``,
+        ``{"name": "epochs", "min": 1, "max": 81, "eta": 3}``, is the budget that
+        multi-fidelity policies (``hyperband``, ``asha``) hand each trial as
+        ``trial.budget``.
         """
         body = StudyCreate.model_validate(
             {
@@ -93,6 +97,7 @@ class Client:
                 "max_retries": max_retries,
                 "resources": dict(resources) if resources is not None else None,
                 "constraints": [dict(c) for c in constraints],
+                "fidelity": dict(fidelity) if fidelity is not None else None,
                 "user_attrs": dict(user_attrs or {}),
             }
         )

@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -100,6 +101,29 @@ class Constraint(_Body):
         return value - self.bound if self.op == ConstraintOp.LE else self.bound - value
 
 
+class Fidelity(_Body):
+    """The budget a trial can be trained for (epochs, steps, a data fraction), for schedulers.
+
+    Multi-fidelity policies assign each trial a ``budget`` between ``min`` and ``max``;
+    their rungs are ``min * eta**k`` below ``max``, and ``max`` on top. When ``min`` and
+    ``max`` are whole numbers every rung is a whole number too.
+    """
+
+    name: str = Field(min_length=1, max_length=200)
+    min: float = Field(gt=0, allow_inf_nan=False)
+    max: float = Field(gt=0, allow_inf_nan=False)
+    eta: float = Field(default=3.0, ge=1.5, le=100, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _check_range(self) -> Fidelity:
+        if self.max <= self.min:
+            raise ValueError(
+                f"fidelity max ({self.max}) must be greater than min ({self.min}), "
+                'e.g. {"name": "epochs", "min": 1, "max": 81, "eta": 3}'
+            )
+        return self
+
+
 class Resources(_Body):
     """What one trial of the study takes on a worker node (Ray's resource names)."""
 
@@ -137,6 +161,12 @@ class StudySpec(_Body):
         "best trials and model-based policies count only trials that satisfy all of them.",
     )
 
+    fidelity: Fidelity | None = Field(
+        default=None,
+        description="The budget (epochs, steps...) multi-fidelity policies assign to trials; "
+        "other policies give every trial the max.",
+    )
+
     @field_validator("space")
     @classmethod
     def _check_space(cls, space: dict[str, Any]) -> dict[str, Any]:
@@ -170,6 +200,16 @@ class StudySpec(_Body):
                 )
         return self
 
+    @field_validator("fidelity")
+    @classmethod
+    def _check_fidelity(cls, fidelity: Fidelity | None, info: ValidationInfo) -> Fidelity | None:
+        if fidelity is not None and fidelity.name in info.data.get("space", {}):
+            raise ValueError(
+                f"fidelity {fidelity.name!r} is also a parameter: the budget is set by the "
+                "policy, so remove it from the space"
+            )
+        return fidelity
+
     @field_validator("heartbeat_grace_seconds")
     @classmethod
     def _check_grace(cls, grace: float | None) -> float | None:
@@ -194,6 +234,16 @@ class StudyCreate(StudySpec):
 
     def spec(self) -> StudySpec:
         return StudySpec.model_validate(self.model_dump(exclude={"name", "user_attrs"}))
+
+
+class FidelityChange(_Body):
+    max: float = Field(gt=0, allow_inf_nan=False, description="The new, higher max budget.")
+
+
+class StudyPatch(_Body):
+    """What can change on a running study: raising the fidelity's max (iterative deepening)."""
+
+    fidelity: FidelityChange
 
 
 class StudyOut(StudySpec):

@@ -16,10 +16,12 @@ from tunehub.errors import TrialPruned
 from tunehub.schema import (
     AskRequest,
     Decision,
+    FidelityChange,
     ImportanceOut,
     ParetoOut,
     ReportResponse,
     StudyOut,
+    StudyPatch,
     TellRequest,
     TrialBatch,
     TrialList,
@@ -59,6 +61,17 @@ class Study:
 
     def refresh(self) -> Study:
         self.info = StudyOut.model_validate(self.client.request("GET", f"/studies/{self.id}"))
+        return self
+
+    def raise_max_budget(self, new_max: float) -> Study:
+        """Raise the fidelity's max while the study runs (iterative deepening).
+
+        Multi-fidelity policies extend their rungs and brackets to the new max and
+        promote from the results they already have; nothing is trained again.
+        """
+        body = StudyPatch(fidelity=FidelityChange(max=new_max))
+        answer = self.client.request("PATCH", f"/studies/{self.id}", json=body.model_dump())
+        self.info = StudyOut.model_validate(answer)
         return self
 
     def ask(self, worker: str | None = None) -> Trial:
@@ -212,6 +225,7 @@ class Trial:
         trial with a parent (a retry, a promotion) finds its parent's files there."""
         self.metrics: dict[str, Any] = {}
         """Extra metrics told with the result (``tell``'s ``metrics`` win on a clash)."""
+        self._parent: TrialOut | None = None
 
     @property
     def id(self) -> int:
@@ -227,11 +241,26 @@ class Trial:
 
     @property
     def budget(self) -> float | None:
+        """How far to train (the study's fidelity, e.g. epochs); ``None`` without one."""
         return self.info.budget
 
     @property
     def parent_id(self) -> int | None:
         return self.info.parent_id
+
+    @property
+    def parent(self) -> TrialOut | None:
+        """The trial this one continues (a promotion to a higher budget, or a retry).
+
+        Resume from the parent's checkpoint and train from ``parent.budget`` up to
+        ``budget``. Fetched from the server once.
+        """
+        if self.info.parent_id is None:
+            return None
+        if self._parent is None:
+            body = self.study.client.request("GET", f"/trials/{self.info.parent_id}")
+            self._parent = TrialOut.model_validate(body)
+        return self._parent
 
     @property
     def finished(self) -> bool:

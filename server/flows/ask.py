@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -53,7 +53,7 @@ def ask(engine: Engine, study_id: int, request: AskRequest) -> list[sa.Row[Any]]
             )
             remaining = request.count - len(started)
             if remaining:
-                if plan is not None and plan.holds(conn, first + used, remaining):
+                if plan is not None and plan.holds(conn, study, first + used, remaining):
                     suggestions = plan.suggestions[:remaining]
                 else:
                     view = make_view(conn, study_id, spec, first + used)
@@ -62,7 +62,7 @@ def ask(engine: Engine, study_id: int, request: AskRequest) -> list[sa.Row[Any]]
                     conn,
                     study_id=study_id,
                     first_number=first + used,
-                    suggestions=suggestions,
+                    suggestions=with_budget(spec, suggestions),
                     state=TrialState.RUNNING,
                     worker=request.worker,
                     request_id=request.request_id,
@@ -101,14 +101,16 @@ class _Plan:
     """Suggestions a slow policy computed outside the study lock, and the state they assumed."""
 
     study_id: int
+    spec_text: str
     next_number: int
     fingerprint: tuple[tuple[str, int, int], ...]
     suggestions: list[Suggestion]
 
-    def holds(self, conn: sa.Connection, next_number: int, count: int) -> bool:
+    def holds(self, conn: sa.Connection, study: sa.Row[Any], next_number: int, count: int) -> bool:
         """Whether the study is still as planned, so the suggestions are what ``suggest`` gives."""
         return (
-            next_number == self.next_number
+            study.spec == self.spec_text
+            and next_number == self.next_number
             and count <= len(self.suggestions)
             and trial_store.state_fingerprint(conn, self.study_id) == self.fingerprint
         )
@@ -137,7 +139,7 @@ def _plan(conn: sa.Connection, study_id: int, request: AskRequest) -> _Plan | No
     spec = study_store.parse_spec(study.spec)
     view = make_view(conn, study_id, spec, study.trial_count)
     suggestions = policy_for(study.spec).suggest(view, request.count)[: request.count]
-    return _Plan(study_id, study.trial_count, fingerprint, suggestions)
+    return _Plan(study_id, study.spec, study.trial_count, fingerprint, suggestions)
 
 
 def enqueue(engine: Engine, study_id: int, request: EnqueueRequest) -> tuple[sa.Row[Any], bool]:
@@ -240,6 +242,14 @@ def queue_retry(
     )
 
 
+def with_budget(spec: StudySpec, suggestions: list[Suggestion]) -> list[Suggestion]:
+    """Give a study's max budget to suggestions without one (policies that do not schedule)."""
+    if spec.fidelity is None:
+        return suggestions
+    top = spec.fidelity.max
+    return [s if s.budget is not None else replace(s, budget=top) for s in suggestions]
+
+
 def make_view(conn: sa.Connection, study_id: int, spec: StudySpec, next_number: int) -> StudyView:
     return StudyView(
         study_id=study_id,
@@ -247,6 +257,7 @@ def make_view(conn: sa.Connection, study_id: int, spec: StudySpec, next_number: 
         next_number=next_number,
         load_trials=lambda states: trial_store.load_records(conn, study_id, states),
         load_reports=lambda trial_id: trial_store.load_reports(conn, trial_id),
+        load_milestone=lambda step: trial_store.load_milestone(conn, study_id, step),
     )
 
 

@@ -1,4 +1,5 @@
-"""Creating studies: the same name and spec is the same study, another spec is a conflict."""
+"""Creating studies (the same name and spec is the same study, another spec is a
+conflict), and raising a study's max budget while it runs."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from tunehub.schema import StudyCreate, StudySpec
+from tunehub.schema import StudyCreate, StudyPatch, StudySpec
 from tunehub.server.errors import Conflict, Invalid, NotFound
 from tunehub.server.flows.checks import check_json_finite
 from tunehub.server.policies.base import PolicySpecError
@@ -64,6 +65,8 @@ def _same_or_conflict(existing: sa.Row[Any], spec: StudySpec) -> sa.Row[Any]:
     # StudySpec or to a policy's options) reads as its default in older stored specs.
     stored = _with_option_defaults(store.parse_spec(existing.spec))
     wanted = spec if spec.seed is not None else spec.model_copy(update={"seed": stored.seed})
+    if _deepened(stored, wanted):  # the script that created it, run again after a raise
+        wanted = wanted.model_copy(update={"fidelity": stored.fidelity})
     old = stored.model_dump(mode="json")
     new = wanted.model_dump(mode="json")
     if old == new:
@@ -74,6 +77,45 @@ def _same_or_conflict(existing: sa.Row[Any], spec: StudySpec) -> sa.Row[Any]:
         "use another name, or delete the existing study first",
         field=differing[0] if differing else "name",
     )
+
+
+def _deepened(stored: StudySpec, wanted: StudySpec) -> bool:
+    """Whether ``stored`` is ``wanted`` with its fidelity's max raised since."""
+    old, new = stored.fidelity, wanted.fidelity
+    if old is None or new is None or new.max > old.max:
+        return False
+    return old.model_copy(update={"max": new.max}) == new
+
+
+def raise_max_budget(engine: Engine, study_id: int, patch: StudyPatch) -> sa.Row[Any]:
+    """Raise the fidelity's max: schedulers extend their rungs and brackets from here,
+    reusing every trial already trained. Lowering it is refused, since trials may
+    already have been trained beyond the lower value."""
+
+    def work(conn: sa.Connection) -> sa.Row[Any]:
+        row = require_study(conn, study_id, lock=True)
+        spec = store.parse_spec(row.spec)
+        if spec.fidelity is None:
+            raise Invalid(
+                f"study {row.name!r} has no fidelity to raise: declare one when creating it",
+                field="fidelity",
+            )
+        new_max = patch.fidelity.max
+        if new_max < spec.fidelity.max:
+            raise Invalid(
+                f"fidelity.max can only be raised: it is {spec.fidelity.max:g} and trials may "
+                f"already be trained that far; give a value of at least {spec.fidelity.max:g}",
+                field="fidelity.max",
+            )
+        if new_max == spec.fidelity.max:
+            return row  # repeating the same raise is a no-op
+        fidelity = spec.fidelity.model_copy(update={"max": new_max})
+        changed = StudySpec.model_validate(
+            spec.model_copy(update={"fidelity": fidelity}).model_dump(mode="json")
+        )
+        return store.replace_spec(conn, study_id, changed, now=time.time())
+
+    return run_write(engine, work)
 
 
 def require_study(conn: sa.Connection, study_id: int, *, lock: bool = False) -> sa.Row[Any]:

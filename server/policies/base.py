@@ -57,6 +57,7 @@ class ReportRecord:
 
 TrialLoader = Callable[[Collection[TrialState] | None], tuple[TrialRecord, ...]]
 ReportLoader = Callable[[int], tuple[ReportRecord, ...]]
+MilestoneLoader = Callable[[int], tuple[ReportRecord, ...]]
 
 
 class StudyView:
@@ -74,6 +75,7 @@ class StudyView:
         next_number: int,
         load_trials: TrialLoader,
         load_reports: ReportLoader,
+        load_milestone: MilestoneLoader | None = None,
     ) -> None:
         self._study_id = study_id
         self._spec = spec
@@ -82,6 +84,8 @@ class StudyView:
         self._load_reports = load_reports
         self._trials: dict[frozenset[TrialState] | None, tuple[TrialRecord, ...]] = {}
         self._reports: dict[int, tuple[ReportRecord, ...]] = {}
+        self._load_milestone = load_milestone
+        self._milestones: dict[int, tuple[ReportRecord, ...]] = {}
         self._encoder: SpaceEncoder | None = None
 
     @property
@@ -120,6 +124,19 @@ class StudyView:
         if trial_id not in self._reports:
             self._reports[trial_id] = self._load_reports(trial_id)
         return self._reports[trial_id]
+
+    def milestone(self, step: int) -> tuple[ReportRecord, ...]:
+        """For every trial that reported at ``step`` or later, its first such report."""
+        if step not in self._milestones:
+            if self._load_milestone is not None:
+                self._milestones[step] = self._load_milestone(step)
+            else:  # one query per trial: fine for snapshots, the store answers in one
+                firsts = (
+                    next((r for r in self.reports(t.id) if r.step >= step), None)
+                    for t in self.trials()
+                )
+                self._milestones[step] = tuple(r for r in firsts if r is not None)
+        return self._milestones[step]
 
 
 class PolicySpecError(ValueError):

@@ -9,6 +9,13 @@ from pydantic import BaseModel, ConfigDict
 from tunehub.schema import Decision
 from tunehub.server.policies.base import Policy, ReportRecord, StudyView, Suggestion, TrialRecord
 from tunehub.server.policies.stopping import StoppingOptions, median_rule
+from tunehub.space import ParamValue
+
+
+def random_params(view: StudyView, number: int) -> dict[str, ParamValue]:
+    """The random configuration of trial ``number``: a function of the seed and the number."""
+    rng = random.Random(view.seed * 2**32 + number)
+    return view.encoder.decode([rng.random() for _ in range(view.encoder.dims)])
 
 
 class RandomOptions(BaseModel):
@@ -31,12 +38,8 @@ class RandomPolicy(Policy):
     Options = RandomOptions
 
     def suggest(self, view: StudyView, count: int) -> list[Suggestion]:
-        out = []
-        for number in range(view.next_number, view.next_number + count):
-            rng = random.Random(view.seed * 2**32 + number)
-            point = [rng.random() for _ in range(view.encoder.dims)]
-            out.append(Suggestion(params=view.encoder.decode(point)))
-        return out
+        numbers = range(view.next_number, view.next_number + count)
+        return [Suggestion(params=random_params(view, number)) for number in numbers]
 
     def decide(self, view: StudyView, trial: TrialRecord, report: ReportRecord) -> Decision:
         assert isinstance(self.options, RandomOptions)

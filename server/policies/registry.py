@@ -5,12 +5,16 @@ from __future__ import annotations
 from pydantic import BaseModel, ValidationError
 
 from tunehub.schema import PolicySpec, StudySpec
+from tunehub.server.policies.asha import ASHAPolicy
 from tunehub.server.policies.base import Policy, PolicySpecError
 from tunehub.server.policies.gp import GPPolicy
+from tunehub.server.policies.hyperband import HyperbandPolicy
 from tunehub.server.policies.random import RandomPolicy
 from tunehub.server.policies.sobol import SobolPolicy
 
-POLICIES: dict[str, type[Policy]] = {cls.name: cls for cls in (RandomPolicy, SobolPolicy, GPPolicy)}
+POLICIES: dict[str, type[Policy]] = {
+    cls.name: cls for cls in (RandomPolicy, SobolPolicy, GPPolicy, HyperbandPolicy, ASHAPolicy)
+}
 
 
 def parse_options(spec: PolicySpec) -> BaseModel:

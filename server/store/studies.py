@@ -121,6 +121,15 @@ def advance_trial_count(conn: sa.Connection, study_id: int, *, by: int, now: flo
     conn.execute(_ADVANCE, {"study_id": study_id, "by": by, "now": now})
 
 
+def replace_spec(conn: sa.Connection, study_id: int, spec: StudySpec, *, now: float) -> sa.Row[Any]:
+    return conn.execute(
+        studies.update()
+        .where(studies.c.id == study_id)
+        .values(spec=canonical_spec(spec), updated_at=now)
+        .returning(*studies.c)
+    ).one()
+
+
 def delete_study(conn: sa.Connection, study_id: int) -> bool:
     """Delete a study with its trials and reports; ``False`` when it did not exist."""
     return conn.execute(studies.delete().where(studies.c.id == study_id)).rowcount > 0

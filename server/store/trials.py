@@ -341,6 +341,25 @@ def load_reports(conn: sa.Connection, trial_id: int) -> tuple[ReportRecord, ...]
     return tuple(ReportRecord(trial_id=r.trial_id, step=r.step, values=r.values) for r in rows)
 
 
+def load_milestone(conn: sa.Connection, study_id: int, step: int) -> tuple[ReportRecord, ...]:
+    """Each trial's first report at ``step`` or later, for the trials of one study."""
+    first = (
+        sa.select(reports.c.trial_id, sa.func.min(reports.c.step).label("step"))
+        .join(trials, trials.c.id == reports.c.trial_id)
+        .where(trials.c.study_id == study_id, reports.c.step >= step)
+        .group_by(reports.c.trial_id)
+        .subquery()
+    )
+    rows = conn.execute(
+        sa.select(reports.c.trial_id, reports.c.step, reports.c["values"])
+        .join(
+            first, sa.and_(first.c.trial_id == reports.c.trial_id, first.c.step == reports.c.step)
+        )
+        .order_by(reports.c.trial_id)
+    )
+    return tuple(ReportRecord(trial_id=r.trial_id, step=r.step, values=r.values) for r in rows)
+
+
 def list_reports(conn: sa.Connection, trial_id: int) -> list[sa.Row[Any]]:
     return list(
         conn.execute(

@@ -49,6 +49,20 @@ def test_quickstart_tunes_a_real_model(server_url: str) -> None:
         assert best.values["accuracy"] > 0.9
 
 
+@pytest.mark.parametrize("policy", ["asha", "hyperband"])
+def test_multifidelity_example_promotes_and_resumes(server_url: str, policy: str) -> None:
+    script = str(ROOT / "examples/multifidelity.py")
+    out = run([sys.executable, script, "--trials", "40", "--policy", policy], server_url)
+    assert out.returncode == 0, out.stderr
+    assert "promoted" in out.stdout and "best val error" in out.stdout
+    with tunehub.Client(server_url) as client:
+        trials = client.get_study(f"multifidelity-{policy}").trials()
+        promoted = [t for t in trials if t.parent_id is not None]
+        assert promoted and all(t.budget in (3, 9, 27) for t in promoted)
+        best = min((t for t in trials if t.values), key=lambda t: t.values["val_error"])  # type: ignore[index]
+        assert best.values is not None and best.values["val_error"] < 0.1
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_cli_studies_commands(server_url: str, tmp_path: Path) -> None:
     with tunehub.Client(server_url) as client:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from typing import Any
 
-from tunehub.schema import StudySpec, TrialState
+from tunehub.schema import Decision, StudySpec, TrialState
 from tunehub.server.policies.base import ReportRecord, StudyView, Suggestion, TrialRecord
 from tunehub.server.policies.registry import build_policy
 
@@ -19,6 +19,7 @@ class Snapshot:
     def __init__(self, spec: dict[str, Any]) -> None:
         self.spec = StudySpec.model_validate(spec)
         self.trials: list[TrialRecord] = []
+        self.reports: dict[int, list[ReportRecord]] = {}
 
     def view(self) -> StudyView:
         trials = tuple(self.trials)
@@ -26,15 +27,17 @@ class Snapshot:
         def load(states: Collection[TrialState] | None) -> tuple[TrialRecord, ...]:
             return tuple(t for t in trials if states is None or t.state in states)
 
-        def no_reports(_: int) -> tuple[ReportRecord, ...]:
-            return ()
+        reports = {k: tuple(sorted(v, key=lambda r: r.step)) for k, v in self.reports.items()}
+
+        def load_reports(trial_id: int) -> tuple[ReportRecord, ...]:
+            return reports.get(trial_id, ())
 
         return StudyView(
             study_id=1,
             spec=self.spec,
             next_number=len(trials),
             load_trials=load,
-            load_reports=no_reports,
+            load_reports=load_reports,
         )
 
     def ask(self, count: int = 1) -> list[TrialRecord]:
@@ -65,6 +68,21 @@ class Snapshot:
         self.trials[trial.number] = replace(
             trial, state=TrialState.COMPLETED, values=dict(values), metrics=metrics or None
         )
+
+    def end(self, trial: TrialRecord, state: TrialState) -> None:
+        """Finish ``trial`` without values (failed, pruned or stopped)."""
+        self.trials[trial.number] = replace(trial, state=state)
+
+    def report(self, trial: TrialRecord, step: int, values: Mapping[str, float]) -> Decision:
+        """Store a report and answer the policy's decision, as the server's report flow does."""
+        record = ReportRecord(trial_id=trial.id, step=step, values=dict(values))
+        self.reports.setdefault(trial.id, []).append(record)
+        current = self.trials[trial.number]
+        return build_policy(self.spec.policy).decide(self.view(), current, record)
+
+    def add(self, suggestion: Suggestion) -> TrialRecord:
+        """Store a trial as the server stores an enqueued one or a queued retry."""
+        return self._add(suggestion)
 
     def run(self, objective: Objective, n: int) -> None:
         """Ask and tell ``n`` trials one by one; ``objective`` returns values and metrics."""

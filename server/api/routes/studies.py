@@ -1,4 +1,5 @@
-"""Study endpoints: create, read, list, delete; ask, enqueue, trials, best, pareto, importance."""
+"""Study endpoints: create, read, list, patch (raise the max budget), delete; ask,
+enqueue, trials, best, pareto, importance."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from tunehub.schema import (
     StudyCreate,
     StudyList,
     StudyOut,
+    StudyPatch,
     TrialBatch,
     TrialList,
     TrialOut,
@@ -27,7 +29,7 @@ from tunehub.server.errors import NotFound
 from tunehub.server.flows import ask as ask_flow
 from tunehub.server.flows import insights
 from tunehub.server.flows.results import best_trials, pareto_front
-from tunehub.server.flows.studies import create_study, require_study
+from tunehub.server.flows.studies import create_study, raise_max_budget, require_study
 from tunehub.server.store import studies as study_store
 from tunehub.server.store import trials as trial_store
 from tunehub.server.store.transactions import run_read, run_write
@@ -84,6 +86,14 @@ def get(study_id: StudyId, engine: EngineDep) -> StudyOut:
         return study_out(row, counts[study_id])
 
     return run_read(engine, work)
+
+
+@router.patch("/{study_id}")
+def patch(study_id: StudyId, body: StudyPatch, engine: EngineDep) -> StudyOut:
+    """Raise the fidelity's max budget while the study runs (iterative deepening)."""
+    row = raise_max_budget(engine, study_id, body)
+    counts = run_read(engine, lambda conn: study_store.trial_counts(conn, [row.id]))
+    return study_out(row, counts[row.id])
 
 
 @router.delete("/{study_id}", status_code=status.HTTP_204_NO_CONTENT)
