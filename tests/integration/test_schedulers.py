@@ -187,3 +187,18 @@ def test_raising_the_max_budget_while_a_study_runs(shared_server_url: str) -> No
         f"{shared_server_url}/api/v1/studies/999999", json={"fidelity": {"max": 3}}
     )
     assert missing.status_code == 404
+
+
+def test_dehb_with_four_workers(shared_server_url: str) -> None:
+    trials = run(tunehub.Client(shared_server_url), "dehb", "dehb", {})
+    by_id = {t.id: t for t in trials}
+    origins = {(t.policy_meta or {}).get("origin") for t in trials}
+    assert {"random", "promotion", "mutation"} <= origins
+    for trial in trials:
+        meta = trial.policy_meta or {}
+        assert 0.0 <= float(trial.params["x"]) <= 1.0
+        if meta["origin"] == "promotion":  # the first bracket: resumable children
+            parent = by_id[trial.parent_id or 0]
+            assert parent.params == trial.params and (parent.budget or 0) < (trial.budget or 0)
+        else:
+            assert trial.parent_id is None
