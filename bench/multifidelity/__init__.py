@@ -1,0 +1,1 @@
+"""bench/multifidelity: schedulers against their peers on problems with a budget (epochs)."""
