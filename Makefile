@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve test install install-dev lint typecheck pytest bench bench-workers bench-quality bench-gp-latency clean
+.PHONY: run serve test install install-dev lint typecheck pytest bench bench-workers bench-quality bench-multifidelity bench-gp-latency clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,12 @@ bench-workers: install-dev
 bench-quality: install-dev
 	$(BIN)/pip install -q -e '.[all,dev,bench]'
 	$(BIN)/python -m bench.quality
+
+# Schedulers against dehb, Optuna Hyperband, Ray Tune ASHA and random (bench/results/multifidelity/).
+# The dehb package pins numpy<2 but runs on numpy 2 through its ask/tell loop: no deps.
+bench-multifidelity: install-dev
+	$(BIN)/pip install -q --no-deps 'dehb==0.1.2' 'loguru>=0.5.3'
+	$(BIN)/python -m bench.multifidelity
 
 # The gp policy's ask latency at 50, 200 and 1,000 trials beside Optuna's GPSampler.
 bench-gp-latency: install-dev

@@ -32,6 +32,7 @@ OPTIMIZERS = (
     "tunehub-asha",
     "tunehub-hyperband",
     "tunehub-dehb",
+    "tunehub-asha-gp",
     "dehb",
     "optuna-hyperband",
     "ray-asha",
@@ -57,13 +58,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2, help="runs side by side")
+    parser.add_argument(
+        "--budget-scale", type=float, default=1.0, help="scales every problem's total budget"
+    )
     parser.add_argument("--out", type=Path, default=Path("bench/results/multifidelity"))
     parser.add_argument("--report-from", type=Path, nargs="*", help="results.json files")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.report_from:
-        runs = [r for path in args.report_from for r in json.loads(path.read_text())["runs"]]
-        write_report(runs, args.out)
+        loaded = [json.loads(path.read_text()) for path in args.report_from]
+        runs = [r for results in loaded for r in results["runs"]]
+        write_report(runs, args.out, loaded[0].get("budget_scale", 1.0))
         print((args.out / "report.md").read_text())
         return 0
     problems = [p for p in args.problems.split(",") if p]
@@ -79,7 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         with _server(needs_server, Path(folder)) as url:
             context = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(max_workers=args.workers, mp_context=context) as pool:
-                futures = {pool.submit(run_job, p, o, s, url): (p, o, s) for p, o, s in jobs}
+                futures = {
+                    pool.submit(run_job, p, o, s, url, args.budget_scale): (p, o, s)
+                    for p, o, s in jobs
+                }
                 for done, future in enumerate(as_completed(futures), start=1):
                     p, o, s = futures[future]
                     try:
@@ -99,10 +107,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         + " ".join(argv if argv is not None else sys.argv[1:]),
         "environment": {"python": platform.python_version(), "machine": platform.machine()},
         "seconds": round(time.perf_counter() - started, 1),
+        "budget_scale": args.budget_scale,
         "runs": runs,
     }
     (args.out / "results.json").write_text(json.dumps(results))
-    write_report(runs, args.out)
+    write_report(runs, args.out, args.budget_scale)
     print((args.out / "report.md").read_text())
     return 0
 

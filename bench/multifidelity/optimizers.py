@@ -23,7 +23,7 @@ WORKERS = 4
 Runner = Callable[[Ledger, int, "str | None"], None]
 
 
-def tunehub_policy(policy: str) -> Runner:
+def tunehub_policy(policy: str, options: dict[str, Any] | None = None) -> Runner:
     def run(ledger: Ledger, seed: int, url: str | None) -> None:
         import tunehub
 
@@ -36,6 +36,7 @@ def tunehub_policy(policy: str) -> Runner:
                 space=problem.space,
                 objectives="loss",
                 policy=policy,
+                policy_options=options,
                 fidelity=problem.fidelity.spec("epochs"),
                 seed=seed,
             )
@@ -272,6 +273,7 @@ OPTIMIZERS: dict[str, Runner] = {
     "tunehub-asha": tunehub_policy("asha"),
     "tunehub-hyperband": tunehub_policy("hyperband"),
     "tunehub-dehb": tunehub_policy("dehb"),
+    "tunehub-asha-gp": tunehub_policy("asha", {"sampler": "gp"}),
     "dehb": dehb_package,
     "optuna-hyperband": optuna_hyperband,
     "ray-asha": ray_asha,

@@ -9,6 +9,7 @@ what the incumbent is judged by.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 from collections.abc import Callable, Mapping
@@ -187,6 +188,12 @@ PROBLEMS: dict[str, Callable[[], MFProblem]] = {
         full_evaluations=20,
     ),
 }
+
+
+def scaled(problem: MFProblem, budget_scale: float) -> MFProblem:
+    """``problem`` with its total budget scaled (at least one max-budget evaluation)."""
+    runs = max(1, round(problem.full_evaluations * budget_scale))
+    return dataclasses.replace(problem, full_evaluations=runs)
 
 
 def get_problem(name: str) -> MFProblem:

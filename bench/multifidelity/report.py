@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.multifidelity import metrics
-from bench.multifidelity.problems import MFProblem, get_problem
+from bench.multifidelity.problems import MFProblem, get_problem, scaled
 
 TUNEHUB = "tunehub-"
 
@@ -22,14 +22,14 @@ def _fmt(value: float) -> str:
     return f"{value:.3g}"
 
 
-def write_report(runs: Sequence[dict[str, Any]], out: Path) -> None:
+def write_report(runs: Sequence[dict[str, Any]], out: Path, budget_scale: float = 1.0) -> None:
     problems = list(dict.fromkeys(r["problem"] for r in runs))
     optimizers = list(dict.fromkeys(r["optimizer"] for r in runs))
     lines = ["# bench/multifidelity", ""]
     standings: list[str] = []
     noise: list[str] = []
     for name in problems:
-        problem = _with_random_target(get_problem(name), runs)
+        problem = _with_random_target(scaled(get_problem(name), budget_scale), runs)
         unit = "regret" if problem.optimum is not None else "loss"
         lines += [
             f"## {name}",

@@ -13,7 +13,9 @@ Two types, as in the paper and in Syne Tune:
   report at that rung: outside the top ``1/eta`` (once at least ``eta`` trials
   reached the rung), the answer is ``stop`` and the worker tells ``pruned``.
 
-Everything is read from the stored trials and reports, so promotions under
+With ``"sampler": "gp"``, new configurations come from a GP over configuration
+and budget fed by every rung (MOBSTER; ``mobster``). Everything is read from
+the stored trials and reports, so promotions under
 out-of-order completions, and after a server restart, follow the same rule.
 """
 
@@ -28,7 +30,7 @@ from tunehub.server.policies.base import (
     Suggestion,
     TrialRecord,
 )
-from tunehub.server.policies.random import random_params
+from tunehub.server.policies.mobster import sampled_params
 from tunehub.server.policies.rungs import milestone_step, top_count
 from tunehub.server.policies.schedulers import (
     SchedulerOptions,
@@ -57,7 +59,7 @@ class ASHAPolicy(SchedulerPolicy):
             numbers = range(view.next_number, view.next_number + count)
             return [
                 Suggestion(
-                    params=random_params(view, n),
+                    params=sampled_params(view, n, options.sampler),
                     budget=budgets[-1],
                     meta={"rung": len(budgets) - 1},
                 )
@@ -72,7 +74,9 @@ class ASHAPolicy(SchedulerPolicy):
             if suggestion is None:
                 number = view.next_number + len(out)
                 suggestion = Suggestion(
-                    params=random_params(view, number), budget=budgets[0], meta={"rung": 0}
+                    params=sampled_params(view, number, options.sampler),
+                    budget=budgets[0],
+                    meta={"rung": 0},
                 )
             else:
                 assert suggestion.parent_id is not None

@@ -32,6 +32,7 @@ import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import Field
 
@@ -50,6 +51,8 @@ Genome = list[float]
 
 
 class DEHBOptions(SchedulerOptions):
+    sampler: Literal["random"] = "random"
+    """The first bracket's population is random; evolution makes every later one."""
     mutation_factor: float = Field(default=0.5, gt=0, le=2)
     crossover_prob: float = Field(default=0.5, ge=0, le=1)
 

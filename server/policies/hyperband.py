@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tunehub.server.policies.base import StudyView, Suggestion, TrialRecord
-from tunehub.server.policies.random import random_params
+from tunehub.server.policies.mobster import sampled_params
 from tunehub.server.policies.rungs import extended_bracket, hyperband_bracket, rung_at
 from tunehub.server.policies.schedulers import (
     FINISHED,
@@ -107,9 +107,9 @@ class BracketScheduler(SchedulerPolicy):
     def fill(self, view: StudyView, slot: Slot, schedule: Schedule, state: Any) -> Suggestion:
         """The trial for ``slot``: a new configuration, or a promotion from ``slot.below``."""
         if slot.position == 0:
-            return Suggestion(
-                params=random_params(view, slot.number), budget=slot.budget, meta=slot.meta
-            )
+            assert isinstance(self.options, SchedulerOptions)
+            params = sampled_params(view, slot.number, self.options.sampler)
+            return Suggestion(params=params, budget=slot.budget, meta=slot.meta)
         candidate = next(t for t in slot.below if t.id not in schedule.promoted)
         return promote(candidate, slot, schedule)
 

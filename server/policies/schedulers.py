@@ -30,8 +30,9 @@ FINISHED = frozenset(
 class SchedulerOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    sampler: Literal["random"] = "random"
-    """Where new configurations come from."""
+    sampler: Literal["random", "gp"] = "random"
+    """Where new configurations come from: the random stream of their number, or a
+    GP over configuration and budget fed by every rung (``mobster``)."""
 
 
 class SchedulerPolicy(Policy):

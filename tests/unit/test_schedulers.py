@@ -263,3 +263,46 @@ def test_raising_the_max_lets_asha_promote_its_top_rung() -> None:
     deepen(snapshot, 27)
     (promoted,) = snapshot.ask()
     assert promoted.budget == 27 and promoted.parent_id == min(at_max, key=loss).id
+
+
+MIXED = {
+    "x": {"type": "float", "low": 0.0, "high": 1.0},
+    "k": {"type": "categorical", "choices": ["a", "b"]},
+    "z": {"type": "float", "low": 0.0, "high": 1.0, "condition": {"k": ["b"]}},
+}
+
+
+def mixed_loss(trial: TrialRecord) -> float:
+    p = trial.params
+    penalty = 0.0 if p["k"] == "a" else 0.2 + (float(p["z"]) - 0.5) ** 2
+    return (float(p["x"]) - 0.2) ** 2 + penalty + 1.0 / (trial.budget or 1)
+
+
+def run_asha(sampler: str, n: int) -> Snapshot:
+    body = spec("asha", sampler=sampler)
+    body["space"] = MIXED
+    body["fidelity"] = {"name": "epochs", "min": 1, "max": 27, "eta": 3}
+    snapshot = Snapshot(body)
+    for _ in range(n):
+        (trial,) = snapshot.ask()
+        snapshot.tell(trial, {"loss": mixed_loss(trial)})
+    return snapshot
+
+
+def test_the_gp_sampler_models_every_rung_and_finds_the_good_region() -> None:
+    random_run, model_run = run_asha("random", 45), run_asha("gp", 45)
+    # too few results for a model: the random stream of each number
+    assert [t.params for t in model_run.trials[:5]] == [t.params for t in random_run.trials[:5]]
+
+    def new_configs(snapshot: Snapshot) -> list[TrialRecord]:
+        return [t for t in snapshot.trials[25:] if t.parent_id is None]
+
+    def distance(t: TrialRecord) -> float:
+        return abs(float(t.params["x"]) - 0.2) + (0.5 if t.params["k"] == "b" else 0.0)
+
+    ours = sorted(distance(t) for t in new_configs(model_run))
+    theirs = sorted(distance(t) for t in new_configs(random_run))
+    assert ours and theirs
+    assert ours[len(ours) // 2] < 0.05 < theirs[len(theirs) // 2]
+    again = run_asha("gp", 45)
+    assert [t.params for t in again.trials] == [t.params for t in model_run.trials]
