@@ -3,10 +3,11 @@
     python examples/mlp_digits.py            # create the study (server at TUNEHUB_URL)
     tunehub worker --study mlp-digits --entrypoint examples.mlp_digits:train
 
-Each trial trains for up to ``EPOCHS`` epochs, reports the validation loss after
-every epoch (a policy may stop it there) and checkpoints, so a retried trial
-resumes where its parent stopped. It trains on the GPU Ray gave it, if any,
-and records the device in the trial's metrics.
+Each trial trains for ``trial.budget`` epochs when the study has a fidelity (a
+multi-fidelity policy such as ``asha`` sets it), else ``EPOCHS``; it reports the
+validation loss after every epoch (a policy may stop it there) and checkpoints,
+so a retried or promoted trial resumes where its parent stopped. It trains on
+the GPU Ray gave it, if any, and records the device in the trial's metrics.
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ def train(trial: tunehub.Trial) -> float:
     loss_fn = torch.nn.CrossEntropyLoss()
     started = time.perf_counter()
     val_loss, accuracy = float("inf"), None
-    for epoch in range(start, EPOCHS):
+    epochs = int(trial.budget) if trial.budget is not None else EPOCHS
+    for epoch in range(start, epochs):
         model.train()
         order = torch.randperm(len(xt), device=device)
         for batch in order.split(64):
@@ -96,13 +98,13 @@ def train(trial: tunehub.Trial) -> float:
         if checkpoint is not None:
             state = {"model": model.state_dict(), "optimizer": optimizer.state_dict()}
             torch.save({**state, "epoch": epoch}, checkpoint)
-        if trial.report(epoch, val_loss):
+        if trial.report(epoch + 1, val_loss):  # steps count the epochs trained
             raise tunehub.TrialPruned()
     trial.metrics.update(
         device=torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         val_accuracy=accuracy,
         train_seconds=time.perf_counter() - started,
-        epochs=EPOCHS - start,
+        epochs=epochs - start,
     )
     return val_loss
 
