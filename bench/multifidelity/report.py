@@ -138,7 +138,11 @@ def _plot(problem: MFProblem, traces: dict[str, list[metrics.Trace]], path: Path
             xs, [m if math.isfinite(m) else math.nan for m in medians], style, label=optimizer
         )
     axis.axhline(problem.target, color="grey", linewidth=0.8, linestyle=":")
-    axis.set_yscale("symlog" if problem.optimum is not None else "log", linthresh=1e-3)
+    if problem.optimum is not None:
+        axis.set_yscale("symlog", linthresh=1e-3)  # regrets reach 0
+        axis.set_ylim(bottom=0)
+    else:
+        axis.set_yscale("log")
     axis.set_xlabel("budget spent (evaluations at the max budget)")
     axis.set_ylabel("incumbent regret" if problem.optimum is not None else "incumbent loss")
     axis.set_title(f"{problem.name}: median over seeds")
