@@ -273,7 +273,7 @@ OPTIMIZERS: dict[str, Runner] = {
     "tunehub-asha": tunehub_policy("asha"),
     "tunehub-hyperband": tunehub_policy("hyperband"),
     "tunehub-dehb": tunehub_policy("dehb"),
-    "tunehub-asha-gp": tunehub_policy("asha", {"sampler": "gp"}),
+    "tunehub-asha-gp": tunehub_policy("asha", {"searcher": "gp"}),
     "dehb": dehb_package,
     "optuna-hyperband": optuna_hyperband,
     "ray-asha": ray_asha,

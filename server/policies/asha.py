@@ -13,7 +13,7 @@ Two types, as in the paper and in Syne Tune:
   report at that rung: outside the top ``1/eta`` (once at least ``eta`` trials
   reached the rung), the answer is ``stop`` and the worker tells ``pruned``.
 
-With ``"sampler": "gp"``, new configurations come from a GP over configuration
+With ``"searcher": "gp"``, new configurations come from a GP over configuration
 and budget fed by every rung (MOBSTER; ``mobster``). Everything is read from
 the stored trials and reports, so promotions under
 out-of-order completions, and after a server restart, follow the same rule.
@@ -59,7 +59,7 @@ class ASHAPolicy(SchedulerPolicy):
             numbers = range(view.next_number, view.next_number + count)
             return [
                 Suggestion(
-                    params=sampled_params(view, n, options.sampler),
+                    params=sampled_params(view, n, options.searcher),
                     budget=budgets[-1],
                     meta={"rung": len(budgets) - 1},
                 )
@@ -74,7 +74,7 @@ class ASHAPolicy(SchedulerPolicy):
             if suggestion is None:
                 number = view.next_number + len(out)
                 suggestion = Suggestion(
-                    params=sampled_params(view, number, options.sampler),
+                    params=sampled_params(view, number, options.searcher),
                     budget=budgets[0],
                     meta={"rung": 0},
                 )

@@ -51,7 +51,7 @@ Genome = list[float]
 
 
 class DEHBOptions(SchedulerOptions):
-    sampler: Literal["random"] = "random"
+    searcher: Literal["random"] = "random"
     """The first bracket's population is random; evolution makes every later one."""
     mutation_factor: float = Field(default=0.5, gt=0, le=2)
     crossover_prob: float = Field(default=0.5, ge=0, le=1)

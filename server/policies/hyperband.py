@@ -108,7 +108,7 @@ class BracketScheduler(SchedulerPolicy):
         """The trial for ``slot``: a new configuration, or a promotion from ``slot.below``."""
         if slot.position == 0:
             assert isinstance(self.options, SchedulerOptions)
-            params = sampled_params(view, slot.number, self.options.sampler)
+            params = sampled_params(view, slot.number, self.options.searcher)
             return Suggestion(params=params, budget=slot.budget, meta=slot.meta)
         candidate = next(t for t in slot.below if t.id not in schedule.promoted)
         return promote(candidate, slot, schedule)

@@ -1,4 +1,4 @@
-"""The ``gp`` sampler of the schedulers: model-based new configurations, MOBSTER-style.
+"""The ``gp`` searcher of the schedulers: model-based new configurations, MOBSTER-style.
 
 One Gaussian process models the loss over (configuration, budget), fed by every
 completed trial on every rung (Klein et al., "Model-based Asynchronous
@@ -47,9 +47,9 @@ MAX_POINTS = 400
 """Most recent completed trials the model is fitted to, bounding each ask's fit."""
 
 
-def sampled_params(view: StudyView, number: int, sampler: str) -> dict[str, ParamValue]:
-    """The configuration of trial ``number`` from ``sampler`` (``random`` or ``gp``)."""
-    if sampler == "gp":
+def sampled_params(view: StudyView, number: int, searcher: str) -> dict[str, ParamValue]:
+    """The configuration of trial ``number`` from ``searcher`` (``random`` or ``gp``)."""
+    if searcher == "gp":
         params = _model_based(view, number)
         if params is not None:
             return params

@@ -1,8 +1,8 @@
 """What the multi-fidelity schedulers share: options, spec checks, rung membership, ranking.
 
 A scheduler decides *which budget* a trial gets and *which configuration* is
-promoted; a sampler proposes new configurations (random here; model-based
-samplers plug in the same way). A promotion is a new trial with the same
+promoted; a searcher proposes new configurations (random, or the model-based
+``gp`` searcher of ``mobster``). A promotion is a new trial with the same
 params, the next rung's budget and the promoted trial as ``parent_id``, so a
 worker resumes from the parent's checkpoint instead of training from scratch.
 Each scheduler trial carries ``{"rung": k}`` (and Hyperband's ``"bracket"``)
@@ -30,7 +30,7 @@ FINISHED = frozenset(
 class SchedulerOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    sampler: Literal["random", "gp"] = "random"
+    searcher: Literal["random", "gp"] = "random"
     """Where new configurations come from: the random stream of their number, or a
     GP over configuration and budget fed by every rung (``mobster``)."""
 

@@ -278,8 +278,8 @@ def mixed_loss(trial: TrialRecord) -> float:
     return (float(p["x"]) - 0.2) ** 2 + penalty + 1.0 / (trial.budget or 1)
 
 
-def run_asha(sampler: str, n: int) -> Snapshot:
-    body = spec("asha", sampler=sampler)
+def run_asha(searcher: str, n: int) -> Snapshot:
+    body = spec("asha", searcher=searcher)
     body["space"] = MIXED
     body["fidelity"] = {"name": "epochs", "min": 1, "max": 27, "eta": 3}
     snapshot = Snapshot(body)
@@ -289,7 +289,7 @@ def run_asha(sampler: str, n: int) -> Snapshot:
     return snapshot
 
 
-def test_the_gp_sampler_models_every_rung_and_finds_the_good_region() -> None:
+def test_the_gp_searcher_models_every_rung_and_finds_the_good_region() -> None:
     random_run, model_run = run_asha("random", 45), run_asha("gp", 45)
     # too few results for a model: the random stream of each number
     assert [t.params for t in model_run.trials[:5]] == [t.params for t in random_run.trials[:5]]
