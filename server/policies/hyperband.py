@@ -29,7 +29,6 @@ from tunehub.server.policies.base import StudyView, Suggestion, TrialRecord
 from tunehub.server.policies.mobster import sampled_params
 from tunehub.server.policies.rungs import extended_bracket, hyperband_bracket, rung_at
 from tunehub.server.policies.schedulers import (
-    FINISHED,
     SchedulerOptions,
     SchedulerPolicy,
     budgets_of,
@@ -130,9 +129,7 @@ class BracketScheduler(SchedulerPolicy):
             below: list[TrialRecord] = []
             if i > 0:
                 lower = schedule.members.get((index, rung - 1), [])
-                if schedule.planned[(index, rung - 1)] or any(
-                    t.state not in FINISHED for t in lower
-                ):
+                if schedule.planned[(index, rung - 1)] or any(not t.state.finished for t in lower):
                     return None  # the rung below is still running
                 below = ranked(view.spec, lower)
                 size = self.capacity(index, size, below)

@@ -22,10 +22,6 @@ from tunehub.server.analysis import pareto
 from tunehub.server.policies.base import Policy, PolicySpecError, StudyView, TrialRecord
 from tunehub.server.policies.rungs import rung_at, rung_budgets
 
-FINISHED = frozenset(
-    {TrialState.COMPLETED, TrialState.FAILED, TrialState.PRUNED, TrialState.STOPPED}
-)
-
 
 class SchedulerOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
