@@ -171,7 +171,11 @@ class ImputeInactive(InputTransform, torch.nn.Module):  # type: ignore[misc]
         self.transform_on_fantasize = True
 
     def transform(self, X: Tensor) -> Tensor:
-        return self.space.gate(X)
+        d = self.space.dims
+        if X.shape[-1] == d:
+            return self.space.gate(X)
+        # extra columns (a budget) follow the configuration and pass through
+        return torch.cat([self.space.gate(X[..., :d]), X[..., d:]], dim=-1)
 
     def equals(self, other: InputTransform) -> bool:
         return isinstance(other, ImputeInactive) and other.space is self.space

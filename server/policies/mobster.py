@@ -9,11 +9,12 @@ budget is one more input, ``log(budget / min) / log(max / min)``, so lower rungs
 inform higher ones through the kernel's lengthscale instead of being thrown away.
 
 Inputs are the unit-cube encoding with inactive conditional parameters set
-apart (``gp_model.ImputeInactive``); integers and categoricals are searched
-relaxed and rounded on decoding. The fit starts from the priors every time and
-the random streams are seeded by (seed, trial number), so the suggestion is a
-function of the stored trials. Until enough results exist, or when the fit
-fails, the configuration is the random one of its number.
+apart (``gp_model.ImputeInactive``, which passes the budget column through);
+integers and categoricals are searched relaxed and rounded on decoding. The
+fit starts from the priors every time and the random streams are seeded by
+(seed, trial number), so the suggestion is a function of the stored trials.
+Until enough results exist, or when the fit fails, the configuration is the
+random one of its number.
 """
 
 from __future__ import annotations
@@ -27,12 +28,10 @@ import torch
 from botorch.acquisition.fixed_feature import FixedFeatureAcquisitionFunction
 from botorch.fit import fit_gpytorch_mll
 from botorch.models.gp_regression import SingleTaskGP
-from botorch.models.transforms.input import InputTransform
 from botorch.models.transforms.outcome import Standardize
 from botorch.models.utils.gpytorch_modules import get_matern_kernel_with_gamma_prior
 from botorch.optim.optimize import optimize_acqf
 from gpytorch.mlls import ExactMarginalLogLikelihood
-from torch import Tensor
 
 from tunehub.schema import Direction, TrialState
 from tunehub.server.policies import gp_model
@@ -54,21 +53,6 @@ def sampled_params(view: StudyView, number: int, searcher: str) -> dict[str, Par
         if params is not None:
             return params
     return random_params(view, number)
-
-
-class _GateConfiguration(InputTransform, torch.nn.Module):  # type: ignore[misc]
-    """``ModelSpace.gate`` on the configuration columns; the budget column passes through."""
-
-    def __init__(self, space: gp_model.ModelSpace) -> None:
-        super().__init__()
-        self.space = space
-        self.transform_on_train = True
-        self.transform_on_eval = True
-        self.transform_on_fantasize = True
-
-    def transform(self, X: Tensor) -> Tensor:
-        d = self.space.dims
-        return torch.cat([self.space.gate(X[..., :d]), X[..., d:]], dim=-1)
 
 
 def _model_based(view: StudyView, number: int) -> dict[str, ParamValue] | None:
@@ -105,7 +89,7 @@ def _model_based(view: StudyView, number: int) -> dict[str, ParamValue] | None:
                 y,
                 covar_module=get_matern_kernel_with_gamma_prior(dims + 1),
                 outcome_transform=Standardize(m=1),
-                input_transform=_GateConfiguration(space) if space.gates else None,
+                input_transform=gp_model.ImputeInactive(space) if space.gates else None,
             )
             fit_gpytorch_mll(
                 ExactMarginalLogLikelihood(model.likelihood, model),
