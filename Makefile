@@ -66,6 +66,7 @@ bench-quality: install-dev
 # The dehb package pins numpy<2 but runs on numpy 2 through its ask/tell loop: no deps.
 bench-multifidelity: install-dev
 	$(BIN)/pip install -q --no-deps 'dehb==0.1.2' 'loguru>=0.5.3'
+	$(BIN)/pip install -q 'hpbandster==0.7.4'  # Ray Tune's BOHB
 	$(BIN)/python -m bench.multifidelity
 
 # The gp policy's ask latency at 50, 200 and 1,000 trials beside Optuna's GPSampler.

@@ -380,6 +380,24 @@ class ReportOut(BaseModel):
     created_at: datetime
 
 
+class LearningCurve(BaseModel):
+    """One trial's reports as columns: ``values[name][i]`` was reported at ``steps[i]``."""
+
+    trial_id: int
+    number: int
+    state: TrialState
+    budget: float | None = None
+    steps: list[int]
+    values: dict[str, list[float | None]]
+
+
+class LearningCurveList(BaseModel):
+    """Learning curves of the trials that reported, in trial-number order, one page of them."""
+
+    curves: list[LearningCurve]
+    count: int = Field(description="Trials with at least one report, over all pages.")
+
+
 class ParetoOut(BaseModel):
     """The Pareto set of feasible completed trials and the hypervolume it dominates."""
 

@@ -36,6 +36,7 @@ OPTIMIZERS = (
     "dehb",
     "optuna-hyperband",
     "ray-asha",
+    "ray-bohb",
     "random",
 )
 

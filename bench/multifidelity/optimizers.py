@@ -2,7 +2,7 @@
 
 Every adapter runs until the ledger's total budget is spent, with 4 parallel
 workers where the optimizer is asynchronous (Tunehub's policies through 4 SDK
-threads, Optuna with ``n_jobs=4``, Ray Tune with 4 concurrent trials). The
+threads, Optuna with ``n_jobs=4``, Ray Tune with 4 concurrent trials, ASHA and BOHB). The
 ``dehb`` package is driven by its ask/tell loop one job at a time, as its own
 examples do without a Dask cluster.
 """
@@ -14,6 +14,7 @@ import random
 import tempfile
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from bench.multifidelity.ledger import Ledger
@@ -67,11 +68,10 @@ def tunehub_policy(policy: str, options: dict[str, Any] | None = None) -> Runner
     return run
 
 
-def dehb_package(ledger: Ledger, seed: int, url: str | None) -> None:
+def config_space(problem: Any, seed: int) -> Any:
+    """The problem's space as a ConfigSpace, the form DEHB and BOHB take."""
     import ConfigSpace as CS
-    from dehb import DEHB
 
-    problem = ledger.problem
     space = CS.ConfigurationSpace(seed=seed)
     for name, spec in problem.space.items():
         if spec["type"] == "categorical":
@@ -80,6 +80,14 @@ def dehb_package(ledger: Ledger, seed: int, url: str | None) -> None:
             space.add(CS.Integer(name, (spec["low"], spec["high"]), log=spec.get("log", False)))
         else:
             space.add(CS.Float(name, (spec["low"], spec["high"]), log=spec.get("log", False)))
+    return space
+
+
+def dehb_package(ledger: Ledger, seed: int, url: str | None) -> None:
+    from dehb import DEHB
+
+    problem = ledger.problem
+    space = config_space(problem, seed)
     fidelity = problem.fidelity
     with tempfile.TemporaryDirectory() as folder:
         optimizer = DEHB(
@@ -147,7 +155,6 @@ def _suggest(trial: Any, name: str, spec: dict[str, Any]) -> Any:
 
 
 def ray_asha(ledger: Ledger, seed: int, url: str | None) -> None:
-    import ray
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
     from ray.tune.search.basic_variant import BasicVariantGenerator
@@ -166,33 +173,73 @@ def ray_asha(ledger: Ledger, seed: int, url: str | None) -> None:
             space[name] = (tune.loguniform if spec.get("log") else tune.uniform)(
                 spec["low"], spec["high"]
             )
+    _run_ray_tune(
+        ledger,
+        _trainable,
+        {**space, "__problem": problem.name},
+        scheduler=ASHAScheduler(
+            time_attr="epoch",
+            max_t=int(fidelity.max),
+            grace_period=int(fidelity.min),
+            reduction_factor=fidelity.eta,
+        ),
+        search_alg=BasicVariantGenerator(random_state=seed, max_concurrent=WORKERS),
+    )
 
-    key = f"{problem.name}-{seed}-{random.getrandbits(32)}"
+
+def ray_bohb(ledger: Ledger, seed: int, url: str | None) -> None:
+    """Ray Tune's BOHB: HyperBandForBOHB pauses trials at rungs, TuneBOHB's KDE proposes.
+
+    Paused trials resume from a checkpoint of the epoch they reached, so a
+    promotion is charged only for the epochs it adds, as Tunehub's are.
+    """
+    from ray.tune.schedulers import HyperBandForBOHB
+    from ray.tune.search import ConcurrencyLimiter
+    from ray.tune.search.bohb import TuneBOHB
+
+    problem = ledger.problem
+    fidelity = problem.fidelity
+    searcher = TuneBOHB(space=config_space(problem, seed), metric="loss", mode="min", seed=seed)
+    _run_ray_tune(
+        ledger,
+        _resumable_trainable,
+        {"__problem": problem.name},
+        scheduler=HyperBandForBOHB(
+            time_attr="epoch", max_t=int(fidelity.max), reduction_factor=fidelity.eta
+        ),
+        search_alg=ConcurrencyLimiter(searcher, max_concurrent=WORKERS),
+    )
+
+
+def _run_ray_tune(
+    ledger: Ledger, trainable: Any, param_space: dict[str, Any], scheduler: Any, search_alg: Any
+) -> None:
+    """A local Ray with 4 CPUs, one trial per CPU, until the ledger's budget is spent."""
+    import ray
+    from ray import tune
+
+    key = f"{ledger.problem.name}-{random.getrandbits(32)}"
     _ACTIVE[key] = ledger
     ray.init(num_cpus=WORKERS, include_dashboard=False, log_to_driver=False)
     try:
         with tempfile.TemporaryDirectory() as folder:
             tuner = tune.Tuner(
-                tune.with_resources(_trainable, {"cpu": 1}),
-                param_space={**space, "__problem": problem.name},
+                tune.with_resources(trainable, {"cpu": 1}),
+                param_space=param_space,
                 tune_config=tune.TuneConfig(
                     metric="loss",
                     mode="min",
                     num_samples=100_000,
                     max_concurrent_trials=WORKERS,
                     reuse_actors=True,
-                    scheduler=ASHAScheduler(
-                        time_attr="epoch",
-                        max_t=int(fidelity.max),
-                        grace_period=int(fidelity.min),
-                        reduction_factor=fidelity.eta,
-                    ),
-                    search_alg=BasicVariantGenerator(random_state=seed, max_concurrent=WORKERS),
+                    scheduler=scheduler,
+                    search_alg=search_alg,
                 ),
                 run_config=tune.RunConfig(
                     storage_path=folder,
                     stop=_spent_stopper(key),
                     callbacks=[_spend_callback(key)],
+                    checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
                     verbose=0,
                 ),
             )
@@ -215,6 +262,46 @@ def _trainable(config: dict[str, Any]) -> None:
     task = get_problem(params.pop("__problem"))
     for epoch in range(1, int(task.fidelity.max) + 1):
         tune.report({"loss": task.evaluate(params, epoch), "epoch": epoch})
+
+
+def _resumable_trainable(config: dict[str, Any]) -> None:
+    import json
+
+    from ray import tune
+
+    from bench.multifidelity.problems import get_problem
+
+    params = dict(config)
+    task = get_problem(params.pop("__problem"))
+    reached = 0
+    checkpoint = tune.get_checkpoint()
+    if checkpoint is not None:
+        with checkpoint.as_directory() as folder:
+            reached = json.loads(Path(folder, "epoch.json").read_text())["epoch"]
+    pauses = _hyperband_milestones(int(task.fidelity.max), task.fidelity.eta)
+    for epoch in range(reached + 1, int(task.fidelity.max) + 1):
+        metrics = {"loss": task.evaluate(params, epoch), "epoch": epoch}
+        if epoch not in pauses:
+            tune.report(metrics)
+            continue
+        with tempfile.TemporaryDirectory() as folder:
+            Path(folder, "epoch.json").write_text(json.dumps({"epoch": epoch}))
+            tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
+
+
+def _hyperband_milestones(max_t: int, eta: float) -> set[int]:
+    """The epochs where Ray's HyperBand may pause a trial (its r0 = int(max_t / eta^s) rungs).
+
+    Checkpointing only there keeps Ray's per-report cost off every other epoch.
+    """
+    out: set[int] = set()
+    for s in range(round(math.log(max_t) / math.log(eta)) + 1):
+        r = int(max_t * eta ** (-s))
+        while r < max_t:
+            out.add(r)
+            r = int(min(r * eta, max_t))
+        out.add(max_t)
+    return out
 
 
 def _spent_stopper(key: str) -> Any:
@@ -277,6 +364,12 @@ OPTIMIZERS: dict[str, Runner] = {
     "dehb": dehb_package,
     "optuna-hyperband": optuna_hyperband,
     "ray-asha": ray_asha,
+    "ray-bohb": ray_bohb,
     "random": random_search,
 }
-REQUIRES = {"dehb": "dehb", "ray-asha": "ray", "optuna-hyperband": "optuna"}
+REQUIRES = {
+    "dehb": "dehb",
+    "ray-asha": "ray",
+    "ray-bohb": "hpbandster",
+    "optuna-hyperband": "optuna",
+}

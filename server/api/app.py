@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 import tunehub
+from tunehub.server import dashboard
 from tunehub.server.api import problems
 from tunehub.server.api.routes import studies, trials
 from tunehub.server.flows.sweeper import Sweeper
@@ -56,4 +57,5 @@ def create_app(url: str | None = None) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok", "version": tunehub.__version__}
 
+    dashboard.install(app)
     return app

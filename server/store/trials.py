@@ -206,6 +206,21 @@ def get_trial(conn: sa.Connection, trial_id: int, *, lock: bool = False) -> sa.R
     return conn.execute(_TRIAL_LOCKED if lock else _TRIAL, {"trial_id": trial_id}).one_or_none()
 
 
+SORT_KEYS: dict[str, Any] = {
+    "number": trials.c.number,
+    "state": trials.c.state,
+    "value": trials.c.value,
+    "budget": trials.c.budget,
+    "cost": trials.c.cost,
+    "worker": trials.c.worker,
+    "created_at": trials.c.created_at,
+    "started_at": trials.c.started_at,
+    "finished_at": trials.c.finished_at,
+    "duration": trials.c.finished_at - trials.c.started_at,
+}
+"""What trials can be sorted by; ``value`` is the first objective's."""
+
+
 def list_trials(
     conn: sa.Connection,
     *,
@@ -213,15 +228,52 @@ def list_trials(
     states: Collection[TrialState] | None,
     limit: int,
     offset: int,
+    sort: str = "number",
 ) -> tuple[list[sa.Row[Any]], int]:
+    """A page of trials ordered by a ``SORT_KEYS`` key (``-key`` descending), empty values last."""
     condition = trials.c.study_id == study_id
     if states:
         condition = condition & trials.c.state.in_([s.value for s in states])
     total = conn.execute(sa.select(sa.func.count()).where(condition)).scalar_one()
+    column = SORT_KEYS[sort.removeprefix("-")]
+    order = column.desc() if sort.startswith("-") else column.asc()
     rows = conn.execute(
-        sa.select(trials).where(condition).order_by(trials.c.number).limit(limit).offset(offset)
+        sa.select(trials)
+        .where(condition)
+        .order_by(column.is_(None), order, trials.c.number)
+        .limit(limit)
+        .offset(offset)
     ).all()
     return list(rows), int(total)
+
+
+def learning_curves(
+    conn: sa.Connection, *, study_id: int, limit: int, offset: int
+) -> tuple[list[tuple[Any, list[Any]]], int]:
+    """A page of the trials that reported, in number order, each with its reports by step."""
+    reporting = (
+        sa.select(trials.c.id)
+        .where(trials.c.study_id == study_id)
+        .where(sa.exists().where(reports.c.trial_id == trials.c.id))
+    )
+    total = conn.execute(sa.select(sa.func.count()).select_from(reporting.subquery())).scalar_one()
+    page: Sequence[Any] = conn.execute(
+        sa.select(trials.c.id, trials.c.number, trials.c.state, trials.c.budget)
+        .where(trials.c.id.in_(reporting))
+        .order_by(trials.c.number)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    by_trial: dict[int, list[Any]] = {row.id: [] for row in page}
+    if by_trial:
+        found: Sequence[Any] = conn.execute(
+            sa.select(reports.c.trial_id, reports.c.step, reports.c["values"])
+            .where(reports.c.trial_id.in_(list(by_trial)))
+            .order_by(reports.c.trial_id, reports.c.step)
+        ).all()
+        for report in found:
+            by_trial[report.trial_id].append(report)
+    return [(row, by_trial[row.id]) for row in page], int(total)
 
 
 def record_outcome(

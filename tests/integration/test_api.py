@@ -253,6 +253,66 @@ def test_list_trials_filters_and_pages(api: httpx.Client) -> None:
     assert {"state.0", "limit"} <= fields
 
 
+def test_trials_sort_on_the_server_with_empty_values_last(api: httpx.Client) -> None:
+    sid = new_study(api)["id"]
+    trials = ask(api, sid, count=6)
+    losses = [0.5, -2.0, 3.0, 1.0]
+    for t, loss in zip(trials, losses):
+        api.post(f"/trials/{t['id']}/tell", json={"values": {"loss": loss}, "cost": 10 - loss})
+    api.post(f"/trials/{trials[4]['id']}/tell", json={"state": "failed", "error": "boom"})
+
+    def order(sort: str, **params: Any) -> list[int]:
+        answer = api.get(f"/studies/{sid}/trials", params={"sort": sort, **params})
+        assert answer.status_code == 200, answer.text
+        return [t["number"] for t in answer.json()["trials"]]
+
+    ranked = [t["number"] for _, t in sorted(zip(losses, trials))]
+    assert order("value") == [*ranked, 4, 5]  # no value: last, by number
+    assert order("-value") == [*reversed(ranked), 4, 5]
+    assert order("-cost") == [*ranked, 4, 5]  # cost = 10 - loss
+    assert order("-number", limit=2, offset=1) == [4, 3]
+    assert order("state")[:4] == sorted(ranked)  # "completed" first, ties by number
+    bad = api.get(f"/studies/{sid}/trials", params={"sort": "params"})
+    assert bad.status_code == 422
+    error = bad.json()["errors"][0]
+    assert error["field"] == "sort" and "value" in str(bad.json())
+
+
+def test_learning_curves_page_and_thin_the_reports(api: httpx.Client) -> None:
+    sid = new_study(api)["id"]
+    trials = ask(api, sid, count=4)
+    for t in trials[:3]:
+        for step in range(t["number"] * 10, 0, -1):  # out of order: curves come back by step
+            body = {"step": step, "values": {"loss": 1 / step}}
+            assert api.post(f"/trials/{t['id']}/reports", json=body).status_code == 200
+    answer = api.get(f"/studies/{sid}/reports")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["count"] == 2  # trial 0 reported nothing, trial 3 neither
+    first, second = body["curves"]
+    assert (first["number"], second["number"]) == (1, 2)
+    assert first["steps"] == list(range(1, 11)) and first["state"] == "running"
+    assert first["values"]["loss"] == [1 / s for s in range(1, 11)]
+    thin = api.get(f"/studies/{sid}/reports", params={"max_points": 5, "offset": 1}).json()
+    assert thin["count"] == 2 and len(thin["curves"]) == 1
+    steps = thin["curves"][0]["steps"]
+    assert len(steps) == 5 and steps[0] == 1 and steps[-1] == 20 and steps == sorted(steps)
+    missing = api.get("/studies/999999/reports")
+    assert missing.status_code == 404
+
+
+def test_dashboard_is_served_with_its_assets_and_no_way_out(shared_server_url: str) -> None:
+    page = httpx.get(f"{shared_server_url}/")
+    assert page.status_code == 200 and "/dashboard/app.js" in page.text
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    plotly = httpx.get(f"{shared_server_url}/dashboard/plotly.min.js")
+    assert plotly.status_code == 200 and len(plotly.content) > 1_000_000
+    app = httpx.get(f"{shared_server_url}/dashboard/app.js")
+    assert app.status_code == 200 and app.headers["content-type"].startswith("text/javascript")
+    for name in ("..%2F..%2Fpyproject.toml", "index.html", "%2e%2e%2f__init__.py", "x.js"):
+        assert httpx.get(f"{shared_server_url}/dashboard/{name}").status_code == 404
+
+
 def test_best_single_objective_both_directions(api: httpx.Client) -> None:
     for direction, expected in (("minimize", 1.0), ("maximize", 5.0)):
         sid = new_study(api, objectives=[{"name": "acc", "direction": direction}])["id"]
@@ -321,6 +381,7 @@ def test_openapi_and_docs_are_served(api: httpx.Client, shared_server_url: str) 
         "/api/v1/trials/{trial_id}/heartbeat",
         "/api/v1/studies/{study_id}/enqueue",
         "/api/v1/studies/{study_id}/best",
+        "/api/v1/studies/{study_id}/reports",
     ):
         assert path in spec["paths"]
     assert httpx.get(f"{shared_server_url}/docs").status_code == 200

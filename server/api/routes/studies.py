@@ -1,9 +1,9 @@
 """Study endpoints: create, read, list, patch (raise the max budget), delete; ask,
-enqueue, trials, best, pareto, importance."""
+enqueue, trials, learning curves, best, pareto, importance."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Query, Response, status
@@ -12,6 +12,8 @@ from tunehub.schema import (
     AskRequest,
     EnqueueRequest,
     ImportanceOut,
+    LearningCurve,
+    LearningCurveList,
     ParetoOut,
     StudyCreate,
     StudyList,
@@ -38,6 +40,16 @@ router = APIRouter(prefix="/studies", tags=["studies"])
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size (1 to 1000).")]
 Offset = Annotated[int, Query(ge=0, description="Rows to skip.")]
+Sort = Annotated[
+    str,
+    Query(
+        pattern=f"^-?({'|'.join(trial_store.SORT_KEYS)})$",
+        description="Order of the trials: one of "
+        + ", ".join(trial_store.SORT_KEYS)
+        + " (value is the first objective's); a leading '-' sorts descending. "
+        "Trials without the field come last; ties go by number.",
+    ),
+]
 
 
 @router.post(
@@ -133,8 +145,9 @@ def trials(
     state: Annotated[list[TrialState] | None, Query()] = None,
     limit: Limit = 100,
     offset: Offset = 0,
+    sort: Sort = "number",
 ) -> TrialList:
-    """Trials in number order, optionally only those in the given states."""
+    """A page of trials, optionally only those in the given states, in ``sort`` order."""
 
     def work(conn: sa.Connection) -> TrialList:
         require_study(conn, study_id)
@@ -144,10 +157,55 @@ def trials(
             states=state,
             limit=limit,
             offset=offset,
+            sort=sort,
         )
         return TrialList(trials=[trial_out(r) for r in rows], count=total)
 
     return run_read(engine, work)
+
+
+@router.get("/{study_id}/reports")
+def learning_curves(
+    study_id: StudyId,
+    engine: EngineDep,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    max_points: Annotated[
+        int, Query(ge=2, le=100_000, description="Points kept per curve, evenly spaced.")
+    ] = 1000,
+) -> LearningCurveList:
+    """The intermediate reports of a page of trials, one curve per trial (reporting trials only)."""
+
+    def work(conn: sa.Connection) -> LearningCurveList:
+        require_study(conn, study_id)
+        page, total = trial_store.learning_curves(
+            conn, study_id=study_id, limit=limit, offset=offset
+        )
+        curves = [_curve(trial, thinned(reports, max_points)) for trial, reports in page]
+        return LearningCurveList(curves=curves, count=total)
+
+    return run_read(engine, work)
+
+
+def thinned(rows: list[Any], keep: int) -> list[Any]:
+    """At most ``keep`` rows, evenly spaced, the first and the last always among them."""
+    if len(rows) <= keep:
+        return rows
+    last = len(rows) - 1
+    picks = sorted({round(i * last / (keep - 1)) for i in range(keep)})
+    return [rows[i] for i in picks]
+
+
+def _curve(trial: Any, reports: list[Any]) -> LearningCurve:
+    names = sorted({name for report in reports for name in report.values})
+    return LearningCurve(
+        trial_id=trial.id,
+        number=trial.number,
+        state=TrialState(trial.state),
+        budget=trial.budget,
+        steps=[report.step for report in reports],
+        values={name: [report.values.get(name) for report in reports] for name in names},
+    )
 
 
 @router.get("/{study_id}/best")

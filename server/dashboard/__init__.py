@@ -1,0 +1,67 @@
+"""The web dashboard: static pages at ``/`` that read only the public API.
+
+No build step and no CDN: the app is plain ES modules shipped in the package,
+and Plotly is served from the installed ``plotly`` package, so the dashboard
+works on clusters without internet. A strict Content-Security-Policy keeps
+every request on the server's own origin.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException
+from fastapi.responses import FileResponse, Response
+
+STATIC = Path(__file__).parent / "static"
+FILES = {
+    "app.js",
+    "api.js",
+    "view.js",
+    "studies.js",
+    "study.js",
+    "plots.js",
+    "table.js",
+    "style.css",
+}
+POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; connect-src 'self'; font-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+HEADERS = {
+    "Content-Security-Policy": POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def plotly_bundle() -> Path:
+    """The minified Plotly.js inside the installed ``plotly`` Python package."""
+    import plotly
+
+    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def install(app: FastAPI) -> None:
+    """Serve the dashboard at ``/`` and its assets under ``/dashboard/``."""
+
+    @app.get("/", include_in_schema=False)
+    def index() -> Response:
+        return FileResponse(STATIC / "index.html", headers=HEADERS)
+
+    @app.get("/dashboard/plotly.min.js", include_in_schema=False)
+    def plotly_js() -> Response:
+        return FileResponse(plotly_bundle(), media_type="text/javascript", headers=_cached(HEADERS))
+
+    @app.get("/dashboard/{name}", include_in_schema=False)
+    def asset(name: str) -> Response:
+        # A fixed list, never a path from the request: nothing outside STATIC is reachable.
+        if name not in FILES:
+            raise HTTPException(status_code=404, detail=f"no dashboard file {name!r}")
+        media = "text/javascript" if name.endswith(".js") else "text/css"
+        return FileResponse(STATIC / name, media_type=media, headers=HEADERS)
+
+
+def _cached(headers: dict[str, str]) -> dict[str, str]:
+    return {**headers, "Cache-Control": "public, max-age=86400"}

@@ -1,0 +1,222 @@
+// One study: header, plots and the trial table, refreshed while the study changes.
+import { api, fetchAll } from "./api.js";
+import * as plots from "./plots.js";
+import { TrialTable } from "./table.js";
+import { el, errorBox, every, formatTime } from "./view.js";
+
+const SECTIONS = [
+  ["history", "History"],
+  ["parallel", "Parallel coordinates"],
+  ["importance", "Importance"],
+  ["slice", "Slices"],
+  ["pareto", "Pareto front"],
+  ["curves", "Learning curves"],
+  ["brackets", "Brackets"],
+  ["trials", "Trials"],
+];
+const CURVES = 200;
+const IMPORTANCE_EVERY_MS = 15_000;
+
+export function renderStudy(main, id) {
+  let stopped = false;
+  let stopPolling = () => {};
+  let study = null;
+  let signature = "";
+  let trials = [];
+  let objective = null;
+  let importanceAt = 0;
+  let table = null;
+  const sections = {};
+  const header = el("div", { id: "study-header" });
+  const nav = el("nav", { class: "sections" });
+  const content = el("div");
+  main.replaceChildren(el("p", {}, el("a", { href: "#/" }, "← all studies")), header, nav, content);
+
+  for (const [name, title] of SECTIONS) {
+    const body = el("div", { class: "plot", id: `plot-${name}` });
+    const note = el("p", { class: "muted note" });
+    const section = el("section", { id: `view-${name}`, hidden: true }, el("h2", {}, title), note, body);
+    sections[name] = { section, body, note };
+    content.append(section);
+    nav.append(el("a", { href: `#/studies/${id}`, onclick: (e) => jump(e, section) }, title));
+  }
+
+  function jump(event, section) {
+    event.preventDefault();
+    section.scrollIntoView({ behavior: "smooth" });
+  }
+
+  function signatureOf(s) {
+    return JSON.stringify([s.trial_counts, s.updated_at, s.fidelity]);
+  }
+
+  function renderHeader() {
+    const counts = Object.entries(study.trial_counts)
+      .filter(([, n]) => n)
+      .map(([state, n]) => el("span", { class: `badge state-${state}`, dataset: { state } }, `${state} ${n}`));
+    const pick =
+      study.objectives.length > 1
+        ? el(
+            "select",
+            { id: "objective", "aria-label": "Objective", onchange: (e) => redrawObjective(e.target.value) },
+            study.objectives.map((o) => el("option", { value: o.name, selected: o.name === objective }, o.name)),
+          )
+        : null;
+    const fidelity = study.fidelity
+      ? `${study.fidelity.name} ${study.fidelity.min}…${study.fidelity.max} (eta ${study.fidelity.eta})`
+      : null;
+    header.replaceChildren(
+      el("h1", {}, study.name),
+      el(
+        "dl",
+        { class: "facts" },
+        el("dt", {}, "policy"),
+        el("dd", {}, study.policy.name, Object.keys(study.policy.options).length ? ` ${JSON.stringify(study.policy.options)}` : ""),
+        el("dt", {}, "objectives"),
+        el("dd", {}, study.objectives.map((o) => `${o.name} (${o.direction})`).join(", ")),
+        el("dt", {}, "parameters"),
+        el("dd", {}, Object.keys(study.space).join(", ")),
+        fidelity ? [el("dt", {}, "fidelity"), el("dd", {}, fidelity)] : null,
+        el("dt", {}, "updated"),
+        el("dd", {}, formatTime(study.updated_at)),
+      ),
+      el("div", { class: "counts" }, counts),
+      ...(pick ? [pick] : []),
+    );
+  }
+
+  function draw(name, figure, visible = true) {
+    const part = sections[name];
+    part.section.hidden = !visible;
+    if (!visible || stopped) return;
+    part.note.textContent = "";
+    window.Plotly.react(part.body, figure.data, figure.layout, plots.CONFIG);
+  }
+
+  function explain(name, text) {
+    const part = sections[name];
+    part.section.hidden = false;
+    part.note.textContent = text;
+    window.Plotly.purge(part.body);
+  }
+
+  function guarded(name, work) {
+    try {
+      work();
+    } catch (error) {
+      sections[name].section.hidden = false;
+      sections[name].note.replaceChildren(errorBox(error));
+    }
+  }
+
+  function drawObjectivePlots() {
+    const completed = trials.some((t) => t.state === "completed");
+    if (!completed) {
+      for (const name of ["history", "parallel", "slice"]) explain(name, "No completed trials yet.");
+      return;
+    }
+    guarded("history", () => draw("history", plots.history(study, trials, objective)));
+    guarded("parallel", () => draw("parallel", plots.parallel(study, trials, objective)));
+    guarded("slice", () => draw("slice", plots.slices(study, trials, objective)));
+  }
+
+  function redrawObjective(name) {
+    objective = name;
+    drawObjectivePlots();
+    importanceAt = 0;
+    drawImportance().catch(() => {});
+  }
+
+  async function drawImportance() {
+    if (Date.now() - importanceAt < IMPORTANCE_EVERY_MS) return;
+    importanceAt = Date.now();
+    try {
+      draw("importance", plots.importance(await api(`/studies/${id}/importance`, { objective })));
+    } catch (error) {
+      explain("importance", error.detail || error.message);
+    }
+  }
+
+  async function drawCurves() {
+    const probe = await api(`/studies/${id}/reports`, { limit: 1 });
+    if (!probe.count) {
+      if (study.fidelity) explain("curves", "No trial has reported yet.");
+      else sections.curves.section.hidden = true;
+      return;
+    }
+    const offset = Math.max(0, probe.count - CURVES);
+    const list = await api(`/studies/${id}/reports`, { limit: CURVES, offset, max_points: 500 });
+    draw("curves", plots.curves(study, list));
+  }
+
+  function drawBrackets() {
+    const rows = plots.rungRows(study, trials);
+    if (!rows.length) {
+      sections.brackets.section.hidden = true;
+      return;
+    }
+    draw("brackets", plots.brackets(study, trials));
+    const body = rows.map((r) =>
+      el(
+        "tr",
+        {},
+        [r.bracket, r.rung, r.budget, r.trials, r.completed, r.best === null ? "" : r.best.toPrecision(5)].map((v) =>
+          el("td", { class: "num" }, String(v ?? "")),
+        ),
+      ),
+    );
+    const head = el("tr", {}, ["bracket", "rung", "budget", "trials", "completed", "best"].map((h) => el("th", {}, h)));
+    const old = sections.brackets.section.querySelector("table");
+    const rungTable = el("table", { id: "rungs-table", class: "grid compact" }, el("thead", {}, head), el("tbody", {}, body));
+    if (old) old.replaceWith(rungTable);
+    else sections.brackets.section.append(rungTable);
+  }
+
+  async function drawAll() {
+    trials = await fetchAll(`/studies/${id}/trials`, "trials");
+    if (stopped) return;
+    drawObjectivePlots();
+    const pareto = study.objectives.length > 1 || trials.some((t) => t.cost !== null && t.cost !== undefined);
+    if (pareto) guarded("pareto", () => draw("pareto", plots.pareto(study, trials)));
+    else sections.pareto.section.hidden = true;
+    guarded("brackets", drawBrackets);
+    await Promise.all([drawImportance(), drawCurves().catch((error) => explain("curves", error.message))]);
+  }
+
+  async function poll() {
+    const fresh = await api(`/studies/${id}`);
+    const next = signatureOf(fresh);
+    if (next === signature || stopped) return;
+    study = fresh;
+    signature = next;
+    renderHeader();
+    await table.load();
+    await drawAll();
+  }
+
+  async function start() {
+    study = await api(`/studies/${id}`);
+    signature = signatureOf(study);
+    objective = study.objectives[0].name;
+    document.title = `${study.name} · Tunehub`;
+    renderHeader();
+    table = new TrialTable(study);
+    sections.trials.body.append(table.node);
+    sections.trials.section.hidden = false;
+    await table.load();
+    await drawAll();
+    if (!stopped) stopPolling = every(2000, poll);
+  }
+
+  start().catch((error) => {
+    if (!stopped) main.append(errorBox(error));
+  });
+  return {
+    stop() {
+      stopped = true;
+      stopPolling();
+      document.title = "Tunehub";
+      for (const { body } of Object.values(sections)) window.Plotly.purge(body);
+    },
+  };
+}
