@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve test install install-dev lint typecheck pytest bench bench-workers bench-quality bench-multifidelity bench-gp-latency clean
+.PHONY: run serve test install install-dev lint typecheck pytest bench bench-workers bench-quality bench-multifidelity bench-gp-latency bench-dashboard clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +72,10 @@ bench-multifidelity: install-dev
 # The gp policy's ask latency at 50, 200 and 1,000 trials beside Optuna's GPSampler.
 bench-gp-latency: install-dev
 	$(BIN)/python -m bench.gp_latency
+
+# The dashboard's study page on 10,000 trials, in Chromium (bench/results/dashboard.json).
+bench-dashboard: install-dev
+	$(BIN)/python -m bench.dashboard
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

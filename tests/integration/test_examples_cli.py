@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -37,6 +38,23 @@ def test_curl_example(server_url: str) -> None:
         assert study.best_trial is not None and study.best_trial.values == {"loss": 0.2}
     again = run(["bash", str(ROOT / "examples/curl.sh")], server_url)
     assert again.returncode == 0, again.stderr  # creating the same study again is fine
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason=".ci/run installs node")
+def test_node_example(server_url: str) -> None:
+    out = run(["node", str(ROOT / "examples/ask_tell.mjs"), "10"], server_url)
+    assert out.returncode == 0, out.stderr
+    with tunehub.Client(server_url) as client:
+        study = client.get_study("node-example")
+        trials = study.trials()
+        assert len(trials) == 10 and {t.state for t in trials} == {tunehub.TrialState.COMPLETED}
+        best = study.best_trial
+        assert best is not None and best.values is not None
+        assert f"best: trial {best.number} loss {best.values['loss']:.4f}" in out.stdout
+        reports = client.request("GET", f"/trials/{best.id}/reports")
+        assert [r["step"] for r in reports] == [1, 2, 3]
+    again = run(["node", str(ROOT / "examples/ask_tell.mjs"), "2"], server_url)
+    assert again.returncode == 0, again.stderr  # the same study again: 200, not a conflict
 
 
 def test_quickstart_tunes_a_real_model(server_url: str) -> None:

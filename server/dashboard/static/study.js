@@ -15,6 +15,22 @@ const SECTIONS = [
   ["trials", "Trials"],
 ];
 const CURVES = 200;
+let plotlyLoading = null;
+
+// Plotly (4 MB to compile) loads once the table is up, so the table never waits for it.
+function loadPlotly() {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  plotlyLoading ??= new Promise((resolve, reject) => {
+    const script = el("script", { src: "/dashboard/plotly.min.js" });
+    script.addEventListener("load", () => resolve(window.Plotly));
+    script.addEventListener("error", () => {
+      plotlyLoading = null;
+      reject(new Error("could not load /dashboard/plotly.min.js"));
+    });
+    document.head.append(script);
+  });
+  return plotlyLoading;
+}
 const IMPORTANCE_EVERY_MS = 15_000;
 
 export function renderStudy(main, id) {
@@ -173,7 +189,7 @@ export function renderStudy(main, id) {
   }
 
   async function drawAll() {
-    trials = await fetchAll(`/studies/${id}/trials`, "trials");
+    [trials] = await Promise.all([fetchAll(`/studies/${id}/trials`, "trials"), loadPlotly()]);
     if (stopped) return;
     drawObjectivePlots();
     const pareto = study.objectives.length > 1 || trials.some((t) => t.cost !== null && t.cost !== undefined);
@@ -216,7 +232,7 @@ export function renderStudy(main, id) {
       stopped = true;
       stopPolling();
       document.title = "Tunehub";
-      for (const { body } of Object.values(sections)) window.Plotly.purge(body);
+      if (window.Plotly) for (const { body } of Object.values(sections)) window.Plotly.purge(body);
     },
   };
 }
