@@ -50,7 +50,7 @@ def main() -> int:
                 create_study(client)
             print(
                 f"tunehub: study {STUDY!r} runs on a local Ray worker; "
-                f"follow it with `tunehub studies show {STUDY}` or {url}/api/v1/studies",
+                f"watch it in the dashboard at {url}/ or with `tunehub studies show {STUDY}`",
                 flush=True,
             )
             worker = subprocess.Popen(

@@ -39,6 +39,7 @@ def test_make_run_serves_the_api_and_runs_the_example_study(tmp_path: Path) -> N
         wait_until_up(url, proc, timeout=600)  # the first run installs into .venv
         assert httpx.get(f"{url}/docs").status_code == 200
         assert "/api/v1/studies" in httpx.get(f"{url}/openapi.json").json()["paths"]
+        assert '<script type="module" src="/dashboard/app.js">' in httpx.get(f"{url}/").text
         out = subprocess.run(
             ["bash", "examples/curl.sh"], cwd=ROOT, env=env, capture_output=True, text=True
         )
