@@ -87,6 +87,8 @@ def test_single_objective_views_plot_the_stored_trials(seeded: Seeded, page: Pag
     parallel = traces(tab, "parallel")
     lines = sum(sum(1 for x in t["x"] if x is None) for t in parallel)
     assert lines == len(completed)
+    gaps = sum(sum(1 for y in t["y"] if y is None) for t in parallel)
+    assert gaps == lines  # an inactive parameter does not break a trial's line
     importance = traces(tab, "importance")
     assert sorted(importance[0]["y"]) == sorted(seed.SPACE)
     slices = traces(tab, "slice")

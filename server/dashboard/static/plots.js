@@ -94,6 +94,13 @@ export function history(study, trials, name) {
   };
 }
 
+// A conditional parameter that is inactive in a trial sits just below its axis.
+const INACTIVE = -0.12;
+
+function inactiveTick(spec) {
+  return spec.condition ? [[INACTIVE, "inactive"]] : [];
+}
+
 // One axis of the parallel-coordinates plot: values mapped to [0, 1], with a few labels.
 function axis(name, spec, trials) {
   const raw = trials.map((t) => t.params[name]);
@@ -102,8 +109,8 @@ function axis(name, spec, trials) {
     const scale = Math.max(choices.length - 1, 1);
     return {
       label: name,
-      at: raw.map((v) => (v === undefined ? null : choices.indexOf(String(v)) / scale)),
-      ticks: choices.map((c, i) => [i / scale, c]),
+      at: raw.map((v) => (v === undefined ? INACTIVE : choices.indexOf(String(v)) / scale)),
+      ticks: [...choices.map((c, i) => [i / scale, c]), ...inactiveTick(spec)],
     };
   }
   const f = spec.log ? Math.log10 : (x) => x;
@@ -111,11 +118,8 @@ function axis(name, spec, trials) {
   const span = high - low || 1;
   return {
     label: name,
-    at: raw.map((v) => (v === undefined ? null : (f(v) - low) / span)),
-    ticks: [
-      [0, formatNumber(spec.low)],
-      [1, formatNumber(spec.high)],
-    ],
+    at: raw.map((v) => (v === undefined ? INACTIVE : (f(v) - low) / span)),
+    ticks: [[0, formatNumber(spec.low)], [1, formatNumber(spec.high)], ...inactiveTick(spec)],
   };
 }
 
@@ -173,7 +177,7 @@ export function parallel(study, trials, name) {
       title: { text: `Parallel coordinates (${done.length} trials, colour: ${objective.name})` },
       height: 460,
       xaxis: { tickvals: axes.map((_, k) => k), ticktext: axes.map((a) => a.label), showgrid: true, zeroline: false },
-      yaxis: { visible: false, range: [-0.05, 1.05] },
+      yaxis: { visible: false, range: [-0.17, 1.05] },
       annotations,
       showlegend: false,
       margin: { t: 50, l: 30, r: 60 },
