@@ -1,8 +1,7 @@
 // The studies list: name, policy, counts by state, best value, last update; a search box.
 import { api } from "./api.js";
-import { el, errorBox, every, formatNumber, formatTime } from "./view.js";
+import { STATES, el, errorBox, every, formatNumber, formatTime } from "./view.js";
 
-const STATES = ["completed", "running", "pending", "pruned", "stopped", "failed"];
 const PAGE = 50;
 
 export function renderStudies(main) {

@@ -1,8 +1,7 @@
 // The trial table: paginated, sorted and filtered by the server; CSV download of every trial.
 import { api, fetchAll } from "./api.js";
-import { el, errorBox, formatDuration, formatNumber, formatParams, seconds } from "./view.js";
+import { STATES, el, errorBox, formatDuration, formatNumber, formatParams, seconds } from "./view.js";
 
-const STATES = ["completed", "running", "pending", "pruned", "stopped", "failed"];
 const SIZES = [25, 50, 100, 200];
 // [header, sort key (null: not sortable), cell]
 const COLUMNS = [

@@ -1,5 +1,8 @@
 // DOM and formatting helpers shared by the pages; data never goes through innerHTML.
 
+// Trial states in the order the pages show them.
+export const STATES = ["completed", "running", "pending", "pruned", "stopped", "failed"];
+
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs)) {
