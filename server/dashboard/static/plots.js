@@ -279,7 +279,8 @@ export function pareto(study, trials) {
   const front = frontOf(points.map((p) => ({ ...p, x: p.sx, y: p.sy }))).map((p) => p.t);
   const onFront = new Set(front);
   const others = evenly(points.filter((p) => !onFront.has(p.t)), MAX_POINTS);
-  const frontPoints = points.filter((p) => onFront.has(p.t));
+  // In order along the first axis, so the step line runs through the front.
+  const frontPoints = points.filter((p) => onFront.has(p.t)).sort((a, b) => a.x - b.x);
   return {
     data: [
       {
