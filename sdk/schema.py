@@ -398,6 +398,33 @@ class LearningCurveList(BaseModel):
     count: int = Field(description="Trials with at least one report, over all pages.")
 
 
+class TrialSample(BaseModel):
+    """Trials to plot: all of them in a small study, a sample of a big one.
+
+    The sample keeps every trial that set a new best, the 2-D Pareto front (two
+    objectives, or cost and the one objective), the best by each objective and an
+    even spread of the rest, so plots drawn from it match plots of every trial.
+    """
+
+    trials: list[TrialOut] = Field(description="In trial-number order.")
+    count: int = Field(description="Trials in the study.")
+
+
+class RungOut(BaseModel):
+    """One rung of a bracket-based scheduler (ASHA has one bracket, numbered 0)."""
+
+    bracket: int
+    rung: int
+    budget: float | None
+    trials: int = Field(description="Trials placed on this rung, in any state.")
+    completed: int
+    best: float | None = Field(description="Best first-objective value reported on the rung.")
+
+
+class RungList(BaseModel):
+    rungs: list[RungOut] = Field(description="By bracket, then rung.")
+
+
 class ParetoOut(BaseModel):
     """The Pareto set of feasible completed trials and the hypervolume it dominates."""
 

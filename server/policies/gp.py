@@ -253,7 +253,7 @@ def _training_data(
     names = [o.name for o in spec.objectives]
     rows = []
     ids = []
-    xs = []
+    kept: list[TrialRecord] = []
     for t in completed:
         assert t.values is not None
         objectives = [-s * t.values[n] for s, n in zip(signs, names)]
@@ -265,7 +265,7 @@ def _training_data(
             continue
         rows.append(objectives + slacks)
         ids.append(t.id)
-        xs.append(space.encoder.encode(t.params))
+        kept.append(t)
     if not rows:
         return _Data(
             (), torch.zeros(0, space.dims, dtype=torch.double), torch.zeros(0, 1), np.zeros(0, bool)
@@ -276,7 +276,7 @@ def _training_data(
     feasible = (y[:, len(names) :] <= 0).all(dim=1).numpy() if spec.constraints else None
     return _Data(
         ids=tuple(ids),
-        x=_canonical_rows(space, np.stack(xs)),
+        x=_canonical_rows(space, space.encoder.encode_many([t.params for t in kept])),
         y=y,
         feasible=feasible if feasible is not None else np.ones(len(rows), dtype=bool),
     )

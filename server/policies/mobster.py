@@ -23,7 +23,6 @@ import math
 import warnings
 from collections.abc import Sequence
 
-import numpy as np
 import torch
 from botorch.acquisition.fixed_feature import FixedFeatureAcquisitionFunction
 from botorch.fit import fit_gpytorch_mll
@@ -73,7 +72,7 @@ def _model_based(view: StudyView, number: int) -> dict[str, ParamValue] | None:
     level = _level(budgets[rung], fidelity.min, fidelity.max)
     space = gp_model.ModelSpace(view.encoder)
     sign = -1.0 if objective.direction == Direction.MINIMIZE else 1.0
-    encoded = np.stack([view.encoder.encode(t.params) for t in completed])
+    encoded = view.encoder.encode_many([t.params for t in completed])
     x = torch.nan_to_num(torch.as_tensor(encoded, dtype=torch.double), nan=gp_model.INACTIVE)
     levels = [_level(float(t.budget or 0.0), fidelity.min, fidelity.max) for t in completed]
     x = torch.cat([x, torch.as_tensor(levels, dtype=torch.double).unsqueeze(-1)], dim=-1)

@@ -3,15 +3,18 @@
 SQLite runs in WAL mode; write transactions start with ``BEGIN IMMEDIATE`` so a
 writer takes the database's single write lock up front instead of failing to
 upgrade a read lock half-way (the usual source of "database is locked").
-PostgreSQL goes through psycopg 3.
+PostgreSQL goes through psycopg 3. JSON columns are read with orjson: a study's
+page of trials decodes four JSON documents per trial.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import weakref
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
@@ -35,6 +38,14 @@ def normalize_url(url: str | URL) -> URL:
     return parsed
 
 
+def _json_loads(text: str | bytes) -> Any:
+    """orjson, or the standard library for what orjson refuses (``NaN`` written by ``json``)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
@@ -44,7 +55,12 @@ def make_engine(url: str | URL) -> Engine:
     if parsed.drivername.startswith("sqlite"):
         return _sqlite_engine(parsed)
     return sa.create_engine(
-        parsed, pool_size=10, max_overflow=30, pool_pre_ping=True, pool_recycle=3600
+        parsed,
+        pool_size=10,
+        max_overflow=30,
+        pool_pre_ping=True,
+        pool_recycle=3600,
+        json_deserializer=_json_loads,
     )
 
 
@@ -59,6 +75,7 @@ def _sqlite_engine(url: URL) -> Engine:
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         pool_size=8,
         max_overflow=32,
+        json_deserializer=_json_loads,
     )
     # One writer at a time inside this process: threads queue on a lock instead of
     # spinning in SQLite's busy handler. Other processes still meet the busy timeout.

@@ -347,6 +347,31 @@ def completed_trials(conn: sa.Connection, *, study_id: int) -> list[sa.Row[Any]]
     )
 
 
+def summaries(conn: sa.Connection, *, study_id: int) -> list[sa.Row[Any]]:
+    """Every trial of a study in number order, only the columns plots and rungs look at."""
+    columns = (
+        trials.c.id,
+        trials.c.number,
+        trials.c.state,
+        trials.c.value,
+        trials.c["values"],
+        trials.c.cost,
+        trials.c.budget,
+        trials.c.policy_meta,
+    )
+    query = sa.select(*columns).where(trials.c.study_id == study_id).order_by(trials.c.number)
+    result: sa.CursorResult[Any] = conn.execute(query)
+    return list(result.all())
+
+
+def trials_by_id(conn: sa.Connection, ids: Collection[int]) -> list[sa.Row[Any]]:
+    """Whole rows of the given trials, in number order."""
+    if not ids:
+        return []
+    query = sa.select(trials).where(trials.c.id.in_(list(ids))).order_by(trials.c.number)
+    return list(conn.execute(query).all())
+
+
 def to_record(row: sa.Row[Any]) -> TrialRecord:
     return TrialRecord(
         id=row.id,

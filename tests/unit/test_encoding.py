@@ -64,6 +64,25 @@ def test_inactive_parameters_are_dropped_and_encoded_nan() -> None:
     assert not math.isnan(encoded[names.index("depth")])
 
 
+def test_encoding_many_matches_one_at_a_time_and_names_a_bad_choice() -> None:
+    enc = SpaceEncoder(SPACE)
+    rng = np.random.default_rng(1)
+    configs = [enc.decode(u) for u in rng.random((200, enc.dims))]
+    many = enc.encode_many(configs)
+    assert many.shape == (200, enc.dims)
+    for row, params in zip(many, configs):
+        for j, name in enumerate(enc.names):
+            alone = enc.encode_many([{name: params[name]}])[0, j] if name in params else math.nan
+            assert (math.isnan(row[j]) and math.isnan(alone)) or row[j] == pytest.approx(alone)
+    assert np.nanmin(many) >= 0.0 and np.nanmax(many) <= 1.0
+    # 3 is a choice; 3.0 and True are not, whatever Python's == says.
+    three = enc.encode({"model": 3})[enc.names.index("model")]
+    assert three == pytest.approx(2.5 / 4)
+    for wrong in (3.0, True, "SVM"):
+        with pytest.raises(ValueError, match="model"):
+            enc.encode({"model": wrong})
+
+
 def test_parents_come_first() -> None:
     space = {
         "child": tunehub.Int(1, 2, condition={"parent": ["a"]}),

@@ -1,5 +1,5 @@
 """Study endpoints: create, read, list, patch (raise the max budget), delete; ask,
-enqueue, trials, learning curves, best, pareto, importance."""
+enqueue, trials, a plot sample, rungs, learning curves, best, pareto, importance."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from tunehub.schema import (
     LearningCurve,
     LearningCurveList,
     ParetoOut,
+    RungList,
     StudyCreate,
     StudyList,
     StudyOut,
@@ -22,8 +23,10 @@ from tunehub.schema import (
     TrialBatch,
     TrialList,
     TrialOut,
+    TrialSample,
     TrialState,
 )
+from tunehub.server.analysis.sample import thinned
 from tunehub.server.api.convert import json_response, study_out, trial_out
 from tunehub.server.api.deps import EngineDep, StudyId
 from tunehub.server.api.placement import run_db
@@ -164,6 +167,34 @@ def trials(
     return run_read(engine, work)
 
 
+@router.get("/{study_id}/trials/sample")
+def trial_sample(
+    study_id: StudyId,
+    engine: EngineDep,
+    limit: Annotated[
+        int, Query(ge=10, le=20_000, description="Most trials returned (10 to 20,000).")
+    ] = 2000,
+) -> TrialSample:
+    """Trials to plot: every trial of a small study; of a big one, those that shape its plots.
+
+    Kept first: each trial that set a new best, the Pareto front of the first two
+    objectives (or of cost and the objective), the best by each objective; then an
+    even spread of the rest.
+    """
+
+    def work(conn: sa.Connection) -> TrialSample:
+        rows, total = insights.trial_sample(conn, study_id, limit)
+        return TrialSample(trials=[trial_out(r) for r in rows], count=total)
+
+    return run_read(engine, work)
+
+
+@router.get("/{study_id}/rungs")
+def rungs(study_id: StudyId, engine: EngineDep) -> RungList:
+    """Trials per bracket and rung of a Hyperband or ASHA study, with each rung's best value."""
+    return run_read(engine, lambda conn: insights.rungs(conn, study_id))
+
+
 @router.get("/{study_id}/reports")
 def learning_curves(
     study_id: StudyId,
@@ -185,15 +216,6 @@ def learning_curves(
         return LearningCurveList(curves=curves, count=total)
 
     return run_read(engine, work)
-
-
-def thinned(rows: list[Any], keep: int) -> list[Any]:
-    """At most ``keep`` rows, evenly spaced, the first and the last always among them."""
-    if len(rows) <= keep:
-        return rows
-    last = len(rows) - 1
-    picks = sorted({round(i * last / (keep - 1)) for i in range(keep)})
-    return [rows[i] for i in picks]
 
 
 def _curve(trial: Any, reports: list[Any]) -> LearningCurve:
