@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve test install install-dev lint typecheck pytest bench bench-workers bench-quality bench-multifidelity bench-gp-latency bench-dashboard clean
+.PHONY: run serve test install install-dev lint typecheck pytest bench bench-workers bench-quality bench-multifidelity bench-gp-latency bench-dashboard vendor-plotly clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -76,6 +76,15 @@ bench-gp-latency: install-dev
 # The dashboard's study page on 10,000 trials, in Chromium (bench/results/dashboard.json).
 bench-dashboard: install-dev
 	$(BIN)/python -m bench.dashboard
+
+# The dashboard's vendored Plotly bundle, fetched again from npm (the version and
+# checksum it must match are in server/dashboard/__init__.py).
+PLOTLY_VERSION = 4.1.1
+vendor-plotly:
+	rm -rf build/plotly && mkdir -p build/plotly
+	cd build/plotly && npm pack --silent plotly.js-basic-dist-min@$(PLOTLY_VERSION) && tar xzf *.tgz
+	cp build/plotly/package/plotly-basic.min.js server/dashboard/static/
+	cp build/plotly/package/LICENSE server/dashboard/static/plotly-LICENSE.txt
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.support.server import live_server, upgrade
+from tunehub.server import dashboard
 
 SVM_SPACE = {
     "C": {"type": "float", "low": 0.001, "high": 1000, "log": True},
@@ -301,12 +302,69 @@ def test_learning_curves_page_and_thin_the_reports(api: httpx.Client) -> None:
     assert missing.status_code == 404
 
 
+def test_plot_sample_keeps_every_new_best_and_pages_nothing_away(api: httpx.Client) -> None:
+    sid = new_study(api)["id"]
+    trials = ask(api, sid, count=60)
+    losses = [((7 * t["number"]) % 23) - 0.01 * t["number"] for t in trials]
+    for t, loss in zip(trials, losses):
+        if t["number"] % 10 == 9:
+            api.post(f"/trials/{t['id']}/tell", json={"state": "failed", "error": "boom"})
+        else:
+            api.post(f"/trials/{t['id']}/tell", json={"values": {"loss": loss}})
+    whole = api.get(f"/studies/{sid}/trials/sample").json()
+    assert whole["count"] == 60 and [t["number"] for t in whole["trials"]] == list(range(60))
+    answer = api.get(f"/studies/{sid}/trials/sample", params={"limit": 20})
+    assert answer.status_code == 200, answer.text
+    sample = answer.json()
+    numbers = [t["number"] for t in sample["trials"]]
+    assert sample["count"] == 60 and len(numbers) == 20 and numbers == sorted(numbers)
+    best, improvements = float("inf"), []
+    for t, loss in zip(trials, losses):
+        if t["number"] % 10 != 9 and loss < best:
+            best = loss
+            improvements.append(t["number"])
+    assert set(improvements) <= set(numbers)
+    assert 58 in numbers  # the last result: the best-so-far line runs to it
+    assert all(t["params"] and "state" in t for t in sample["trials"])
+    bad = api.get(f"/studies/{sid}/trials/sample", params={"limit": 3})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "limit"
+    assert api.get("/studies/999999/trials/sample").status_code == 404
+
+
+def test_rungs_count_a_schedulers_trials_per_bracket_and_rung(api: httpx.Client) -> None:
+    sid = new_study(
+        api,
+        policy={"name": "hyperband", "options": {}},
+        fidelity={"name": "epochs", "min": 1, "max": 9, "eta": 3},
+    )["id"]
+    for _ in range(4):
+        for t in ask(api, sid, count=5):
+            api.post(f"/trials/{t['id']}/tell", json={"values": {"loss": t["number"] % 7}})
+    every = api.get(f"/studies/{sid}/trials", params={"limit": 1000}).json()["trials"]
+    expected: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    for t in every:
+        meta = t["policy_meta"]
+        expected.setdefault((meta.get("bracket", 0), meta["rung"]), []).append(t)
+    rungs = api.get(f"/studies/{sid}/rungs").json()["rungs"]
+    assert [(r["bracket"], r["rung"]) for r in rungs] == sorted(expected)
+    for r in rungs:
+        members = expected[r["bracket"], r["rung"]]
+        assert r["trials"] == len(members)
+        assert r["completed"] == sum(t["state"] == "completed" for t in members)
+        assert r["budget"] == members[0]["budget"]
+        assert r["best"] == min(t["values"]["loss"] for t in members if t["values"])
+    plain = new_study(api)["id"]
+    assert api.get(f"/studies/{plain}/rungs").json() == {"rungs": []}
+
+
 def test_dashboard_is_served_with_its_assets_and_no_way_out(shared_server_url: str) -> None:
     page = httpx.get(f"{shared_server_url}/")
     assert page.status_code == 200 and "/dashboard/app.js" in page.text
     assert "default-src 'self'" in page.headers["content-security-policy"]
-    plotly = httpx.get(f"{shared_server_url}/dashboard/plotly.min.js")
+    plotly = httpx.get(f"{shared_server_url}/dashboard/plotly-basic.min.js")
     assert plotly.status_code == 200 and len(plotly.content) > 1_000_000
+    assert f"v{dashboard.PLOTLY_VERSION}" in plotly.text[:200] and dashboard.plotly_is_intact()
+    assert "max-age" in plotly.headers["cache-control"]
     app = httpx.get(f"{shared_server_url}/dashboard/app.js")
     assert app.status_code == 200 and app.headers["content-type"].startswith("text/javascript")
     for name in ("..%2F..%2Fpyproject.toml", "index.html", "%2e%2e%2f__init__.py", "x.js"):

@@ -1,9 +1,12 @@
-// Plotly figures built from API documents. Each returns {data, layout}; big studies are
-// thinned before plotting (the best-so-far line always uses every trial).
+// Plotly figures built from API documents. Each returns {data, layout}. Trials come from the
+// server's plot sample, which keeps every trial that set a new best and the Pareto front, so
+// the best-so-far line and the front are exact; dense plots thin them further.
 import { evenly, formatNumber, formatParams } from "./view.js";
 
 const MAX_POINTS = 2000;
 const MAX_LINES = 1000;
+// Per slice panel: a dozen panels of SVG markers must still draw in well under a second.
+const MAX_SLICE_POINTS = 800;
 const VIRIDIS = ["#440154", "#414487", "#2a788e", "#22a884", "#7ad151", "#fde725"];
 const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
 
@@ -208,7 +211,7 @@ export function importance(result) {
 
 export function slices(study, trials, name) {
   const objective = objectiveOf(study, name);
-  const done = thin(valued(trials, objective.name), objective.name, objective.direction, MAX_POINTS);
+  const done = thin(valued(trials, objective.name), objective.name, objective.direction, MAX_SLICE_POINTS);
   const params = Object.entries(study.space).slice(0, 12);
   const columns = Math.min(3, params.length);
   const rows = Math.ceil(params.length / columns);
@@ -382,25 +385,4 @@ export function brackets(study, trials) {
       margin: { t: 40 },
     },
   };
-}
-
-// Per bracket and rung: budget, trials, completed, best value.
-export function rungRows(study, trials) {
-  const objective = study.objectives[0];
-  const isBetter = better(objective.direction);
-  const cells = new Map();
-  for (const t of trials) {
-    const place = placement(t);
-    if (!place) continue;
-    const key = `${place.bracket}/${place.rung}`;
-    if (!cells.has(key)) {
-      cells.set(key, { ...place, budget: t.budget, trials: 0, completed: 0, best: null });
-    }
-    const cell = cells.get(key);
-    cell.trials += 1;
-    const v = t.values ? t.values[objective.name] : undefined;
-    if (t.state === "completed") cell.completed += 1;
-    if (Number.isFinite(v) && (cell.best === null || isBetter(v, cell.best))) cell.best = v;
-  }
-  return [...cells.values()].sort((a, b) => a.bracket - b.bracket || a.rung - b.rung);
 }

@@ -1,5 +1,5 @@
 // One study: header, plots and the trial table, refreshed while the study changes.
-import { api, fetchAll } from "./api.js";
+import { api } from "./api.js";
 import * as plots from "./plots.js";
 import { TrialTable } from "./table.js";
 import { el, errorBox, every, formatTime } from "./view.js";
@@ -15,17 +15,19 @@ const SECTIONS = [
   ["trials", "Trials"],
 ];
 const CURVES = 200;
+// Trials the plots draw; the server picks them so that the plots still tell the whole story.
+const SAMPLE = 2000;
 let plotlyLoading = null;
 
-// Plotly (4 MB to compile) loads once the table is up, so the table never waits for it.
+// Plotly (1.2 MB to compile) loads once the table is up, so the table never waits for it.
 function loadPlotly() {
   if (window.Plotly) return Promise.resolve(window.Plotly);
   plotlyLoading ??= new Promise((resolve, reject) => {
-    const script = el("script", { src: "/dashboard/plotly.min.js" });
+    const script = el("script", { src: "/dashboard/plotly-basic.min.js" });
     script.addEventListener("load", () => resolve(window.Plotly));
     script.addEventListener("error", () => {
       plotlyLoading = null;
-      reject(new Error("could not load /dashboard/plotly.min.js"));
+      reject(new Error("could not load /dashboard/plotly-basic.min.js"));
     });
     document.head.append(script);
   });
@@ -33,12 +35,20 @@ function loadPlotly() {
 }
 const IMPORTANCE_EVERY_MS = 15_000;
 
+// A timer, not requestAnimationFrame: that one never fires in a hidden tab.
+function nextTask() {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+const SAMPLED = new Set(["history", "parallel", "slice", "pareto", "brackets"]);
+const SAMPLE_NOTE = "every new best, the Pareto front, the best by each objective and an even spread of the rest.";
+
 export function renderStudy(main, id) {
   let stopped = false;
   let stopPolling = () => {};
   let study = null;
   let signature = "";
   let trials = [];
+  let sampled = "";
   let objective = null;
   let importanceAt = 0;
   let table = null;
@@ -105,7 +115,7 @@ export function renderStudy(main, id) {
     const part = sections[name];
     part.section.hidden = !visible;
     if (!visible || stopped) return;
-    part.note.textContent = "";
+    part.note.textContent = sampled && SAMPLED.has(name) ? `Showing ${sampled}: ${SAMPLE_NOTE}` : "";
     window.Plotly.react(part.body, figure.data, figure.layout, plots.CONFIG);
   }
 
@@ -125,20 +135,23 @@ export function renderStudy(main, id) {
     }
   }
 
-  function drawObjectivePlots() {
+  // One plot at a time, letting the browser paint in between: the history shows first.
+  async function drawObjectivePlots() {
     const completed = trials.some((t) => t.state === "completed");
     if (!completed) {
       for (const name of ["history", "parallel", "slice"]) explain(name, "No completed trials yet.");
       return;
     }
     guarded("history", () => draw("history", plots.history(study, trials, objective)));
+    await nextTask();
     guarded("parallel", () => draw("parallel", plots.parallel(study, trials, objective)));
+    await nextTask();
     guarded("slice", () => draw("slice", plots.slices(study, trials, objective)));
   }
 
   function redrawObjective(name) {
     objective = name;
-    drawObjectivePlots();
+    drawObjectivePlots().catch(() => {});
     importanceAt = 0;
     drawImportance().catch(() => {});
   }
@@ -165,14 +178,14 @@ export function renderStudy(main, id) {
     draw("curves", plots.curves(study, list));
   }
 
-  function drawBrackets() {
-    const rows = plots.rungRows(study, trials);
-    if (!rows.length) {
+  async function drawBrackets() {
+    const { rungs } = await api(`/studies/${id}/rungs`);
+    if (!rungs.length) {
       sections.brackets.section.hidden = true;
       return;
     }
     draw("brackets", plots.brackets(study, trials));
-    const body = rows.map((r) =>
+    const body = rungs.map((r) =>
       el(
         "tr",
         {},
@@ -189,14 +202,22 @@ export function renderStudy(main, id) {
   }
 
   async function drawAll() {
-    [trials] = await Promise.all([fetchAll(`/studies/${id}/trials`, "trials"), loadPlotly()]);
+    const [sample] = await Promise.all([api(`/studies/${id}/trials/sample`, { limit: SAMPLE }), loadPlotly()]);
     if (stopped) return;
-    drawObjectivePlots();
+    trials = sample.trials;
+    sampled = trials.length < sample.count ? `${trials.length} of ${sample.count} trials` : "";
+    // The server computes these while the browser draws the rest.
+    const others = Promise.all([
+      drawImportance(),
+      drawCurves().catch((error) => explain("curves", error.message)),
+      drawBrackets().catch((error) => explain("brackets", error.message)),
+    ]);
+    await drawObjectivePlots();
+    await nextTask();
     const pareto = study.objectives.length > 1 || trials.some((t) => t.cost !== null && t.cost !== undefined);
     if (pareto) guarded("pareto", () => draw("pareto", plots.pareto(study, trials)));
     else sections.pareto.section.hidden = true;
-    guarded("brackets", drawBrackets);
-    await Promise.all([drawImportance(), drawCurves().catch((error) => explain("curves", error.message))]);
+    await others;
   }
 
   async function poll() {
