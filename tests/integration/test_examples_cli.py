@@ -91,9 +91,18 @@ def test_cli_studies_commands(server_url: str, tmp_path: Path) -> None:
             study.ask().tell(float(i), metrics={"m": i})
         study.ask().fail("boom")
     listed = run(tunehub_cmd("studies", "list"), server_url)
-    assert listed.returncode == 0 and "cli" in listed.stdout and "random" in listed.stdout
+    assert listed.returncode == 0, listed.stderr
+    row = next(line for line in listed.stdout.splitlines() if " cli " in line)
+    assert "random" in row and "completed 3 · failed 1" in row and "0 (#0)" in row
+    as_json = json.loads(run(tunehub_cmd("studies", "list", "--json"), server_url).stdout)
+    mine = next(s for s in as_json if s["name"] == "cli")
+    assert [b["values"]["loss"] for b in mine["best"]] == [0.0, 1.0, 2.0]
     shown = run(tunehub_cmd("studies", "show", "cli"), server_url)
-    assert json.loads(shown.stdout)["best"][0]["values"] == {"loss": 0.0}
+    assert shown.returncode == 0, shown.stderr
+    assert "policy" in shown.stdout and "categorical" in shown.stdout
+    assert '"a", "b"' in shown.stdout and "best 3" in shown.stdout
+    by_id = run(tunehub_cmd("studies", "show", str(study.id), "--json"), server_url)
+    assert json.loads(by_id.stdout)["best"][0]["values"] == {"loss": 0.0}
     exported = run(tunehub_cmd("studies", "export", "cli", "--csv"), server_url)
     rows = list(csv.DictReader(io.StringIO(exported.stdout)))
     assert len(rows) == 4 and rows[0]["loss"] == "0.0" and rows[2]["metrics_m"] == "2"
@@ -102,11 +111,19 @@ def test_cli_studies_commands(server_url: str, tmp_path: Path) -> None:
     run(tunehub_cmd("studies", "export", "cli", "--json", "-o", str(target)), server_url)
     assert len(json.loads(target.read_text())) == 4
     refused = run(tunehub_cmd("studies", "delete", "cli"), server_url, input="n\n")
-    assert refused.returncode == 1
-    deleted = run(tunehub_cmd("studies", "delete", "cli", "--yes"), server_url)
-    assert deleted.returncode == 0
+    assert refused.returncode == 1 and "and its 4 trials?" in refused.stdout
+    unasked = run(tunehub_cmd("studies", "delete", "cli"), server_url, input="")
+    assert unasked.returncode == 1 and "--yes" in unasked.stdout
+    assert client_has_study(server_url, "cli")
+    deleted = run(tunehub_cmd("studies", "delete", "cli"), server_url, input="y\n")
+    assert deleted.returncode == 0 and "deleted study 'cli' and its 4 trials" in deleted.stdout
     missing = run(tunehub_cmd("studies", "show", "cli"), server_url)
     assert missing.returncode != 0 and "does not exist" in missing.stderr
+
+
+def client_has_study(url: str, name: str) -> bool:
+    with tunehub.Client(url) as client:
+        return any(s.name == name for s in client.list_studies())
 
 
 def test_server_refuses_non_loopback_without_insecure() -> None:
