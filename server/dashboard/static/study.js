@@ -167,14 +167,16 @@ export function renderStudy(main, id) {
   }
 
   async function drawCurves() {
-    const probe = await api(`/studies/${id}/reports`, { limit: 1 });
-    if (!probe.count) {
+    // The latest CURVES trials that reported: the first page is them unless there are more.
+    let list = await api(`/studies/${id}/reports`, { limit: CURVES, max_points: 500 });
+    if (!list.count) {
       if (study.fidelity) explain("curves", "No trial has reported yet.");
       else sections.curves.section.hidden = true;
       return;
     }
-    const offset = Math.max(0, probe.count - CURVES);
-    const list = await api(`/studies/${id}/reports`, { limit: CURVES, offset, max_points: 500 });
+    if (list.count > CURVES) {
+      list = await api(`/studies/${id}/reports`, { limit: CURVES, offset: list.count - CURVES, max_points: 500 });
+    }
     draw("curves", plots.curves(study, list));
   }
 
