@@ -70,6 +70,7 @@ class Client:
         resources: Mapping[str, float] | None = None,
         constraints: Sequence[Mapping[str, Any]] = (),
         fidelity: Mapping[str, Any] | None = None,
+        cost: Mapping[str, Any] | None = None,
         user_attrs: Mapping[str, Any] | None = None,
     ) -> Study:
         """Create a study, or get it when it exists with the same spec (409 otherwise).
@@ -81,7 +82,9 @@ class Client:
         tell each constrained metric with every result (``metrics=``). ``fidelity``,
         ``{"name": "epochs", "min": 1, "max": 81, "eta": 3}``, is the budget that
         multi-fidelity policies (``hyperband``, ``asha``) hand each trial as
-        ``trial.budget``.
+        ``trial.budget``. ``cost``, ``{"unit": "gpu_seconds", "max": 3600}``, says what
+        ``tunehub worker`` measures as a trial's cost (a cost told with the result wins)
+        and the most a suggestion may be predicted to cost.
         """
         body = StudyCreate.model_validate(
             {
@@ -98,6 +101,7 @@ class Client:
                 "resources": dict(resources) if resources is not None else None,
                 "constraints": [dict(c) for c in constraints],
                 "fidelity": dict(fidelity) if fidelity is not None else None,
+                "cost": dict(cost) if cost is not None else None,
                 "user_attrs": dict(user_attrs or {}),
             }
         )

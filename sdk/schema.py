@@ -131,6 +131,32 @@ class Resources(_Body):
     num_gpus: float = Field(default=0.0, ge=0, le=64)
 
 
+class CostUnit(StrEnum):
+    """What a trial's cost counts, when the worker measures it."""
+
+    WALL_SECONDS = "wall_seconds"
+    GPU_SECONDS = "gpu_seconds"
+    """Wall seconds times the GPUs the trial holds (its ``resources.num_gpus``)."""
+    TOLD = "told"
+    """Only what the trial tells (``cost=`` on tell); workers measure nothing."""
+
+
+class Cost(_Body):
+    """How a study counts the cost of a trial, for cost-aware search and cost plots.
+
+    A cost told with a result always wins; otherwise ``tunehub worker`` measures
+    ``unit``. Policies never suggest a configuration predicted to cost more than ``max``.
+    """
+
+    unit: CostUnit = CostUnit.WALL_SECONDS
+    max: float | None = Field(
+        default=None,
+        gt=0,
+        allow_inf_nan=False,
+        description="Cost ceiling: no suggestion is predicted to cost more.",
+    )
+
+
 class StudySpec(_Body):
     """Everything that defines how a study searches; two creates agree when their specs do."""
 
@@ -165,6 +191,11 @@ class StudySpec(_Body):
         default=None,
         description="The budget (epochs, steps...) multi-fidelity policies assign to trials; "
         "other policies give every trial the max.",
+    )
+    cost: Cost | None = Field(
+        default=None,
+        description="What a trial's cost counts and its ceiling; without it, a cost told "
+        "with a result is still stored, and workers measure wall seconds.",
     )
 
     @field_validator("space")
@@ -423,6 +454,44 @@ class RungOut(BaseModel):
 
 class RungList(BaseModel):
     rungs: list[RungOut] = Field(description="By bracket, then rung.")
+
+
+class PowerLawOut(BaseModel):
+    """``value = coefficient * cost ** exponent``; ``r2`` of the fit in log-log."""
+
+    coefficient: float
+    exponent: float
+    r2: float
+    points: int
+
+
+class ObjectiveLawOut(BaseModel):
+    """``objective = asymptote + coefficient * cost ** -decay`` when minimized (``-`` when
+    maximized): the gap to the asymptote shrinks as a power law."""
+
+    asymptote: float
+    coefficient: float
+    decay: float
+    r2: float
+    points: int
+
+
+class ScalingOut(BaseModel):
+    """Power laws in cost fitted over the cost-objective Pareto front."""
+
+    objective: str
+    front: list[TrialOut] = Field(description="The (cost, objective) Pareto set, cheapest first.")
+    parameters: dict[str, PowerLawOut] = Field(
+        description="Numeric parameters as power laws in cost, fitted on the front."
+    )
+    objective_law: ObjectiveLawOut | None
+    cost: float | None = Field(description="The cost asked about (the ``cost`` query).")
+    recommended: dict[str, ParamValue] | None = Field(
+        description="Settings at ``cost``: fitted laws clipped to the space, other "
+        "parameters from the front member closest in cost."
+    )
+    predicted: float | None = Field(description="The objective law's value at ``cost``.")
+    note: str | None = Field(default=None, description="Why a fit is missing, when one is.")
 
 
 class ParetoOut(BaseModel):

@@ -20,6 +20,7 @@ from tunehub.schema import (
     ImportanceOut,
     ParetoOut,
     ReportResponse,
+    ScalingOut,
     StudyOut,
     StudyPatch,
     TellRequest,
@@ -129,6 +130,19 @@ class Study:
         params = {"objective": objective} if objective else None
         body = self.client.request("GET", f"/studies/{self.id}/importance", params=params)
         return ImportanceOut.model_validate(body)
+
+    def scaling(self, cost: float | None = None, objective: str | None = None) -> ScalingOut:
+        """Parameters and the objective as power laws in cost, over the cost-objective front.
+
+        With ``cost``, ``recommended`` holds the settings the laws give at that cost.
+        """
+        params: dict[str, Any] = {}
+        if cost is not None:
+            params["cost"] = cost
+        if objective:
+            params["objective"] = objective
+        body = self.client.request("GET", f"/studies/{self.id}/scaling", params=params or None)
+        return ScalingOut.model_validate(body)
 
     @property
     def best_trial(self) -> TrialOut | None:

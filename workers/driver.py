@@ -39,6 +39,8 @@ from tunehub.errors import (
 )
 from tunehub.schema import (
     AskRequest,
+    Cost,
+    CostUnit,
     Decision,
     Direction,
     HeartbeatResponse,
@@ -360,7 +362,8 @@ class Worker:
         if outcome.kind == "told":
             self._count_told(running.trial.id)
             return None
-        cost = outcome.wall_seconds
+        gpus = running.study.resources.get("GPU", 0.0)
+        cost = measured_cost(running.study.study.info.cost, outcome.wall_seconds, gpus)
         if outcome.kind == "completed":
             return TellRequest(values=outcome.values, metrics=outcome.metrics, cost=cost)
         state = TrialState.PRUNED if outcome.kind == "pruned" else TrialState.FAILED
@@ -456,6 +459,19 @@ class Worker:
         grace = study.info.heartbeat_grace_seconds
         beat = self.options.heartbeat_seconds or min(5.0, (grace or 20.0) / 4)
         return _Study(study, resources, beat, study.info.model_dump(mode="json"))
+
+
+def measured_cost(cost: Cost | None, wall_seconds: float, gpus: float) -> float | None:
+    """The cost the study counts (``Cost.unit``); ``None`` when only the trial tells it.
+
+    GPU seconds of a trial that holds no GPU (a CPU-only test run) are its wall seconds.
+    """
+    unit = cost.unit if cost is not None else CostUnit.WALL_SECONDS
+    if unit == CostUnit.TOLD:
+        return None
+    if unit == CostUnit.GPU_SECONDS and gpus > 0:
+        return wall_seconds * gpus
+    return wall_seconds
 
 
 def _resources(info: StudyOut, options: WorkerOptions) -> dict[str, float]:

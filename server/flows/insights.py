@@ -1,28 +1,38 @@
-"""Read-only analyses of a study: parameter importance, a plot sample and rung counts."""
+"""Read-only analyses of a study: parameter importance, scaling laws, a plot sample, rungs."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
 
-from tunehub.schema import Direction, ImportanceOut, RungList, RungOut, TrialState
+from tunehub.schema import (
+    Direction,
+    ImportanceOut,
+    ObjectiveLawOut,
+    PowerLawOut,
+    RungList,
+    RungOut,
+    ScalingOut,
+    StudySpec,
+    TrialState,
+)
 from tunehub.server.analysis import pareto
+from tunehub.server.analysis import scaling as laws
 from tunehub.server.analysis.importance import parameter_importance
 from tunehub.server.analysis.sample import PlotPoint, plot_sample
 from tunehub.server.errors import Invalid
 from tunehub.server.flows.studies import require_study
 from tunehub.server.store import studies as study_store
 from tunehub.server.store import trials as trial_store
+from tunehub.space import CategoricalParam, IntParam, ParamValue
 
 IMPORTANCE_METHOD = "fanova: first-order functional ANOVA over a random forest (Hutter et al. 2014)"
 
 
-def importance(conn: sa.Connection, study_id: int, objective: str | None) -> ImportanceOut:
-    """Parameter importance for ``objective`` (the first one by default), from feasible trials."""
-    study = require_study(conn, study_id)
-    spec = study_store.parse_spec(study.spec)
+def _objective(spec: StudySpec, objective: str | None) -> str:
     names = [o.name for o in spec.objectives]
     name = objective or names[0]
     if name not in names:
@@ -30,6 +40,14 @@ def importance(conn: sa.Connection, study_id: int, objective: str | None) -> Imp
             f"objective {name!r} is not an objective of this study: use one of {names}",
             field="objective",
         )
+    return name
+
+
+def importance(conn: sa.Connection, study_id: int, objective: str | None) -> ImportanceOut:
+    """Parameter importance for ``objective`` (the first one by default), from feasible trials."""
+    study = require_study(conn, study_id)
+    spec = study_store.parse_spec(study.spec)
+    name = _objective(spec, objective)
     rows = [
         r
         for r in trial_store.completed_trials(conn, study_id=study_id)
@@ -84,3 +102,64 @@ def rungs(conn: sa.Connection, study_id: int) -> RungList:
         ):
             cell.best = value
     return RungList(rungs=[cells[k] for k in sorted(cells)])
+
+
+def scaling(
+    conn: sa.Connection, study_id: int, objective: str | None, cost: float | None
+) -> tuple[ScalingOut, list[sa.Row[Any]]]:
+    """Power laws in cost over the feasible cost-objective front, and that front's rows."""
+    spec = study_store.parse_spec(require_study(conn, study_id).spec)
+    name = _objective(spec, objective)
+    maximize = next(o for o in spec.objectives if o.name == name).direction == Direction.MAXIMIZE
+    rows = [
+        r
+        for r in trial_store.completed_trials(conn, study_id=study_id)
+        if r.cost is not None
+        and r.cost > 0
+        and math.isfinite(r.values.get(name, math.nan))
+        and pareto.is_feasible(spec, r.metrics)
+    ]
+    on_front = laws.cost_front([r.cost for r in rows], [r.values[name] for r in rows], maximize)
+    front = [rows[i] for i in on_front]
+    costs = np.array([r.cost for r in front], dtype=float)
+    values = np.array([r.values[name] for r in front], dtype=float)
+    numeric = [n for n, p in spec.space.items() if not isinstance(p, CategoricalParam)]
+    fitted = laws.parameter_laws(costs, [r.params for r in front], numeric)
+    law = laws.objective_law(costs, values, maximize)
+    note = None
+    if law is None:
+        note = (
+            f"the cost-objective front has {len(front)} trials at {len(set(costs.tolist()))} "
+            f"costs; a fit needs {laws.MIN_POINTS} at different costs: tell costs with results"
+        )
+    recommended: dict[str, ParamValue] | None = None
+    if cost is not None and front:
+        nearest = min(front, key=lambda r: abs(math.log(r.cost) - math.log(cost)))
+        recommended = dict(nearest.params)
+        for param, fit in fitted.items():
+            spec_p = spec.space[param]
+            assert not isinstance(spec_p, CategoricalParam)
+            value = min(max(fit.at(cost), spec_p.low), spec_p.high)
+            recommended[param] = round(value) if isinstance(spec_p, IntParam) else value
+    out = ScalingOut(
+        objective=name,
+        front=[],
+        parameters={
+            n: PowerLawOut(coefficient=f.coefficient, exponent=f.exponent, r2=f.r2, points=f.points)
+            for n, f in fitted.items()
+        },
+        objective_law=None
+        if law is None
+        else ObjectiveLawOut(
+            asymptote=law.asymptote,
+            coefficient=law.coefficient,
+            decay=law.decay,
+            r2=law.r2,
+            points=law.points,
+        ),
+        cost=cost,
+        recommended=recommended,
+        predicted=None if law is None or cost is None else law.at(cost),
+        note=note,
+    )
+    return out, front

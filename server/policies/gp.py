@@ -36,7 +36,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -138,10 +137,6 @@ class _Fit:
     hypers: gp_model.Hypers
 
 
-# Seeding torch and fitting use process-wide state (torch's generator, the warnings
-# filters BoTorch's fit retries read), so GP work runs one ask at a time per process.
-_gp_work = threading.Lock()
-
 # Fitted hyperparameters by (study, training data, model structure, starting point, seed,
 # budget). A fit is a deterministic function of that key, so a hit returns exactly what a
 # refit would; the data's bytes, not only the trial ids, so another database's study 1
@@ -155,7 +150,7 @@ class GPPolicy(Policy):
     Options = GPOptions
 
     def suggest(self, view: StudyView, count: int) -> list[Suggestion]:
-        with _gp_work:
+        with gp_model.MODEL_WORK:
             return self._suggest(view, count)
 
     def _suggest(self, view: StudyView, count: int) -> list[Suggestion]:

@@ -27,6 +27,7 @@ so it fits, and suggests, exactly what the first server would have.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -60,6 +61,10 @@ MIN_NOISE = 1e-6
 """Floor of the inferred noise variance (standardized outcomes). BoTorch's default, 1e-4,
 blurs a deterministic objective near its optimum (on Branin, differences below about
 0.5); with the LogNormal noise prior kept, noisy objectives still find their level."""
+
+MODEL_WORK = threading.Lock()
+"""Seeding torch and fitting use process-wide state (torch's generator, the warnings
+filters BoTorch's fit retries read), so model work runs one ask at a time per process."""
 
 MAX_DISCRETE_VALUES = 32
 """Integer dimensions with more values are searched continuously and rounded on decode."""

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ValidationError
 from tunehub.schema import PolicySpec, StudySpec
 from tunehub.server.policies.asha import ASHAPolicy
 from tunehub.server.policies.base import Policy, PolicySpecError
+from tunehub.server.policies.carbs import CarbsPolicy
 from tunehub.server.policies.dehb import DEHBPolicy
 from tunehub.server.policies.gp import GPPolicy
 from tunehub.server.policies.hyperband import HyperbandPolicy
@@ -15,7 +16,15 @@ from tunehub.server.policies.sobol import SobolPolicy
 
 POLICIES: dict[str, type[Policy]] = {
     cls.name: cls
-    for cls in (RandomPolicy, SobolPolicy, GPPolicy, HyperbandPolicy, ASHAPolicy, DEHBPolicy)
+    for cls in (
+        RandomPolicy,
+        SobolPolicy,
+        GPPolicy,
+        HyperbandPolicy,
+        ASHAPolicy,
+        DEHBPolicy,
+        CarbsPolicy,
+    )
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import threading
 import time
 from collections.abc import Iterator
@@ -355,6 +356,69 @@ def test_rungs_count_a_schedulers_trials_per_bracket_and_rung(api: httpx.Client)
         assert r["best"] == min(t["values"]["loss"] for t in members if t["values"])
     plain = new_study(api)["id"]
     assert api.get(f"/studies/{plain}/rungs").json() == {"rungs": []}
+
+
+def test_scaling_fits_the_cost_front_and_recommends_settings(api: httpx.Client) -> None:
+    space = {
+        "width": {"type": "int", "low": 1, "high": 100_000, "log": True},
+        "lr": {"type": "float", "low": 1e-5, "high": 1.0, "log": True},
+    }
+    sid = new_study(api, space=space)["id"]
+    before = api.get(f"/studies/{sid}/scaling").json()
+    assert (
+        before["front"] == [] and before["objective_law"] is None and "tell costs" in before["note"]
+    )
+    for cost in [10, 20, 40, 80, 160, 320]:
+        # On the front: width = 3 * cost^0.5, lr = 0.2 * cost^-0.25, loss = 1 + 4 * cost^-0.3.
+        params = {"width": round(3 * cost**0.5), "lr": 0.2 * cost**-0.25}
+        assert api.post(f"/studies/{sid}/enqueue", json={"params": params}).status_code == 201
+        [t] = ask(api, sid)
+        assert t["params"] == params
+        body: dict[str, Any] = {"values": {"loss": 1 + 4 * cost**-0.3}, "cost": cost}
+        api.post(f"/trials/{t['id']}/tell", json=body)
+    # Cheaper than all and bad, with outlying settings: the front's cheapest member.
+    junk = {"width": 90_000, "lr": 0.9}
+    assert api.post(f"/studies/{sid}/enqueue", json={"params": junk}).status_code == 201
+    [t] = ask(api, sid)
+    api.post(f"/trials/{t['id']}/tell", json={"values": {"loss": 9.0}, "cost": 5})
+    for t, cost in zip(ask(api, sid, count=6), [10, 20, 40, 80, 160, 320]):
+        body = {"values": {"loss": 1.5 + 4 * cost**-0.3}, "cost": cost}  # dominated
+        assert api.post(f"/trials/{t['id']}/tell", json=body).status_code == 200
+    answer = api.get(f"/studies/{sid}/scaling", params={"cost": 1280})
+    assert answer.status_code == 200, answer.text
+    out = answer.json()
+    assert [t["cost"] for t in out["front"]] == [5, 10, 20, 40, 80, 160, 320]
+    assert out["parameters"]["lr"]["exponent"] == pytest.approx(-0.25, abs=0.02)
+    assert out["parameters"]["width"]["exponent"] == pytest.approx(0.5, abs=0.05)
+    assert out["recommended"]["width"] == pytest.approx(3 * 1280**0.5, rel=0.1)
+    assert isinstance(out["recommended"]["width"], int)
+    assert out["predicted"] < 1 + 4 * 320**-0.3
+    bad = api.get(f"/studies/{sid}/scaling", params={"cost": -1})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "cost"
+    wrong = api.get(f"/studies/{sid}/scaling", params={"objective": "acc"})
+    assert wrong.status_code == 422 and "loss" in wrong.text
+
+
+def test_a_carbs_study_searches_around_its_cost_front(api: httpx.Client) -> None:
+    space = {
+        "width": {"type": "int", "low": 4, "high": 256, "log": True},
+        "lr": {"type": "float", "low": 1e-4, "high": 1.0, "log": True},
+    }
+    policy = {"name": "carbs", "options": {"initial_trials": 3, "candidates": 64}}
+    sid = new_study(api, space=space, policy=policy, cost={"max": 50})["id"]
+    for _ in range(6):
+        [t] = ask(api, sid)
+        p = t["params"]
+        loss = 1 + 5 / p["width"] ** 0.5 + (math.log10(p["lr"]) + 2) ** 2
+        api.post(f"/trials/{t['id']}/tell", json={"values": {"loss": loss}, "cost": p["width"] / 4})
+    trials = api.get(f"/studies/{sid}/trials").json()["trials"]
+    kinds = [t["policy_meta"]["carbs"] for t in trials]
+    assert kinds[:3] == ["initial"] * 3 and kinds[3:] == ["search"] * 3
+    assert all(t["policy_meta"]["predicted_cost"] <= 50 for t in trials[3:])
+    two = {"name": f"carbs-two-{time.monotonic_ns()}", "space": space, "policy": policy}
+    two["objectives"] = [{"name": "a"}, {"name": "b"}]
+    refused = api.post("/studies", json=two)
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "objectives"
 
 
 def test_dashboard_is_served_with_its_assets_and_no_way_out(shared_server_url: str) -> None:

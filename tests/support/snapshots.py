@@ -64,9 +64,20 @@ class Snapshot:
         self.trials.append(record)
         return record
 
-    def tell(self, trial: TrialRecord, values: Mapping[str, float], **metrics: float) -> None:
+    def tell(
+        self,
+        trial: TrialRecord,
+        values: Mapping[str, float],
+        *,
+        cost: float | None = None,
+        **metrics: float,
+    ) -> None:
         self.trials[trial.number] = replace(
-            trial, state=TrialState.COMPLETED, values=dict(values), metrics=metrics or None
+            trial,
+            state=TrialState.COMPLETED,
+            values=dict(values),
+            metrics=metrics or None,
+            cost=cost,
         )
 
     def end(self, trial: TrialRecord, state: TrialState) -> None:

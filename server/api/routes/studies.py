@@ -1,5 +1,5 @@
 """Study endpoints: create, read, list, patch (raise the max budget), delete; ask,
-enqueue, trials, a plot sample, rungs, learning curves, best, pareto, importance."""
+enqueue, trials, a plot sample, rungs, learning curves, best, pareto, importance, scaling."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from tunehub.schema import (
     LearningCurveList,
     ParetoOut,
     RungList,
+    ScalingOut,
     StudyCreate,
     StudyList,
     StudyOut,
@@ -259,3 +260,24 @@ def importance(
 ) -> ImportanceOut:
     """Each parameter's share of the objective's variance (fANOVA over a random forest)."""
     return run_read(engine, lambda conn: insights.importance(conn, study_id, objective))
+
+
+@router.get("/{study_id}/scaling")
+def scaling(
+    study_id: StudyId,
+    engine: EngineDep,
+    objective: Annotated[
+        str | None, Query(max_length=200, description="Objective name; the first by default.")
+    ] = None,
+    cost: Annotated[
+        float | None,
+        Query(gt=0, allow_inf_nan=False, description="Recommend settings for this cost."),
+    ] = None,
+) -> ScalingOut:
+    """Numeric parameters and the objective as power laws in cost over the Pareto front."""
+
+    def work(conn: sa.Connection) -> ScalingOut:
+        out, front = insights.scaling(conn, study_id, objective, cost)
+        return out.model_copy(update={"front": [trial_out(r) for r in front]})
+
+    return run_read(engine, work)

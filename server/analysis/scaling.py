@@ -1,0 +1,135 @@
+"""Scaling laws read off a study's cost-objective Pareto front.
+
+Along the front, each configuration is the best found at its cost. Fitting its
+numeric parameters as power laws in cost (``p = a * cost^b``, a line in log-log)
+says how to set them at a cost not tried yet, as in "Tune As You Scale"
+(Fetterman et al. 2023). The objective is fitted with an asymptote,
+``objective = E -/+ A * cost^-alpha``: the gap to what no budget gets below (a
+Chinchilla-style loss floor) shrinks as a power law.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy.optimize import minimize_scalar
+from scipy.stats import theilslopes
+
+Array = npt.NDArray[np.float64]
+
+MIN_POINTS = 3
+ASYMPTOTE_GRID = 200
+
+
+@dataclass(frozen=True)
+class PowerLaw:
+    """``y = coefficient * cost^exponent``, a Theil-Sen line in log-log, and its R^2."""
+
+    coefficient: float
+    exponent: float
+    r2: float
+    points: int
+
+    def at(self, cost: float) -> float:
+        return float(self.coefficient * cost**self.exponent)
+
+
+@dataclass(frozen=True)
+class ObjectiveLaw:
+    """``objective = asymptote + sign * coefficient * cost^-decay`` (sign: +1 when minimized)."""
+
+    asymptote: float
+    coefficient: float
+    decay: float
+    sign: float
+    r2: float
+    points: int
+
+    def at(self, cost: float) -> float:
+        return float(self.asymptote + self.sign * self.coefficient * cost ** (-self.decay))
+
+
+def cost_front(costs: Sequence[float], values: Sequence[float], maximize: bool) -> list[int]:
+    """Indices of the cost-objective Pareto front, cheapest first (ties: the first)."""
+    sign = -1.0 if maximize else 1.0
+    order = sorted(range(len(costs)), key=lambda i: (costs[i], sign * values[i], i))
+    front: list[int] = []
+    for i in order:
+        if not front or sign * values[i] < sign * values[front[-1]]:
+            front.append(i)
+    return front
+
+
+def power_law(cost: Array, y: Array) -> PowerLaw | None:
+    """Least squares in log-log; ``None`` without ``MIN_POINTS`` positive points over 2 costs."""
+    keep = (cost > 0) & (y > 0) & np.isfinite(y)
+    if keep.sum() < MIN_POINTS or np.ptp(np.log(cost[keep])) == 0:
+        return None
+    x, z = np.log(cost[keep]), np.log(y[keep])
+    # Theil-Sen: the front's cheap end often holds a poor configuration that is only
+    # there for being cheap; one such point must not turn the law around.
+    slope, intercept, _, _ = theilslopes(z, x, method="joint")
+    return PowerLaw(math.exp(intercept), float(slope), _r2(x, z, slope, intercept), int(keep.sum()))
+
+
+def objective_law(cost: Array, value: Array, maximize: bool) -> ObjectiveLaw | None:
+    """The asymptote whose gap is most nearly a power law in cost (grid over candidates)."""
+    keep = (cost > 0) & np.isfinite(value)
+    cost, value = cost[keep], value[keep]
+    if len(cost) < MIN_POINTS or np.ptp(np.log(cost)) == 0:
+        return None
+    sign = -1.0 if maximize else 1.0  # objective = asymptote + sign * gap
+    best_seen = float(value.max() if maximize else value.min())
+    spread = float(np.ptp(value)) or abs(best_seen) or 1.0
+    log_cost = np.log(cost)
+
+    def fit(step: float) -> ObjectiveLaw:
+        asymptote = best_seen - sign * step * spread
+        slope, intercept, r2 = _line(log_cost, np.log(sign * (value - asymptote)))
+        return ObjectiveLaw(asymptote, math.exp(intercept), -slope, sign, r2, len(cost))
+
+    # Asymptotes beyond the best value seen, from just past it to ten spreads away: a
+    # grid, then a bounded search between the best grid point's neighbours.
+    grid = np.geomspace(1e-4, 10.0, ASYMPTOTE_GRID)
+    best = max(range(len(grid)), key=lambda i: fit(float(grid[i])).r2)
+    low, high = grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)]
+    refined = minimize_scalar(
+        lambda log_step: -fit(math.exp(log_step)).r2,
+        bounds=(math.log(low), math.log(high)),
+        method="bounded",
+        options={"xatol": 1e-6},
+    )
+    candidates = [fit(float(grid[best])), fit(math.exp(float(refined.x)))]
+    return max(candidates, key=lambda law: law.r2)
+
+
+def parameter_laws(
+    cost: Array, params: Sequence[Mapping[str, object]], names: Sequence[str]
+) -> dict[str, PowerLaw]:
+    """A power law per numeric parameter set on every front member with a positive value."""
+    laws: dict[str, PowerLaw] = {}
+    for name in names:
+        raw = [p.get(name) for p in params]
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in raw):
+            continue
+        law = power_law(cost, np.array(raw, dtype=float))
+        if law is not None:
+            laws[name] = law
+    return laws
+
+
+def _line(x: Array, y: Array) -> tuple[float, float, float]:
+    """Slope, intercept and R^2 of the least-squares line."""
+    slope, intercept = np.polyfit(x, y, 1)
+    return float(slope), float(intercept), _r2(x, y, slope, intercept)
+
+
+def _r2(x: Array, y: Array, slope: float, intercept: float) -> float:
+    """R^2 of a line through the points (1 for a flat exact fit)."""
+    residual = float(np.sum((y - (slope * x + intercept)) ** 2))
+    total = float(np.sum((y - y.mean()) ** 2))
+    return 1.0 - residual / total if total > 0 else 1.0

@@ -1,0 +1,391 @@
+"""``carbs``: cost-aware Pareto search, the best objective at every cost (CARBS).
+
+After Fetterman et al. 2023, "Tune As You Scale". The policy keeps the Pareto front
+of (cost, objective) over completed trials and searches around its members:
+
+1. candidates perturb a front member in search coordinates (``carbs_space``: log
+   for scales, logit for fractions) by a Gaussian of the current radius, and flip
+   each categorical with a probability that grows with it;
+2. three GPs score them: the objective, the log cost, and success (completed 1,
+   failed 0), so configurations that crash or time out are learnt from;
+3. the acquisition is the expected improvement over the front's value at the
+   candidate's predicted cost, times its probability of success. Candidates
+   predicted to cost more than the study's ``cost.max`` are dropped;
+4. several suggestions in one ask, and trials still running, push later picks
+   away from them (a local penalty), so a batch spreads out.
+
+The radius adapts like a trust region: it doubles after a run of suggestions
+that landed on the front and halves after a longer run that did not.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+from scipy.stats import norm
+
+from tunehub.schema import Direction, StudySpec, TrialState
+from tunehub.server.policies import gp_model
+from tunehub.server.policies.base import (
+    Policy,
+    PolicySpecError,
+    StudyView,
+    Suggestion,
+    TrialRecord,
+)
+from tunehub.server.policies.carbs_space import SearchSpace
+from tunehub.server.space.params import ParamError, check_params
+from tunehub.space import CategoricalParam, ParamValue
+
+Array = npt.NDArray[np.float64]
+
+MIN_RADIUS = 0.05
+MAX_RADIUS = 2.0
+WIN_STREAK = 3
+"""Suggestions in a row that land on the front before the radius doubles."""
+LOSS_STREAK = 8
+"""Suggestions in a row that do not, before it halves (failures count as misses)."""
+MAX_FLIP = 0.5
+FIT_STEPS = 150
+REFIT_GROWTH = 0.2
+"""Hyperparameters are refitted once the completed trials grow by this fraction."""
+
+
+class CarbsOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    center: dict[str, ParamValue] = Field(
+        default_factory=dict,
+        description="Where the search starts (CARBS is a local search: start cheap and "
+        "sensible). Parameters left out start at the middle of their search scale; "
+        "categoricals at their first choice.",
+    )
+    initial_trials: int = Field(
+        default=5, ge=1, le=100, description="Trials around the center before the models lead."
+    )
+    radius: float = Field(
+        default=0.5,
+        gt=0,
+        le=MAX_RADIUS,
+        description="Starting search radius in search units (0.5 of ln: about 1.6-fold).",
+    )
+    candidates: int = Field(default=512, ge=16, le=20_000)
+
+
+@dataclass(frozen=True)
+class _Front:
+    """The (log cost, objective) Pareto front, cheapest first; the objective is maximized."""
+
+    log_cost: Array
+    value: Array
+    members: tuple[TrialRecord, ...]
+    floor: float
+    """The worst objective seen: what a cheaper configuration than any on the front beats."""
+
+    def value_at(self, log_cost: Array) -> Array:
+        """The best objective the front reaches at or below each cost (``floor`` below it)."""
+        index = np.searchsorted(self.log_cost, log_cost, side="right") - 1
+        out = np.full(log_cost.shape, self.floor)
+        ok = index >= 0
+        out[ok] = self.value[index[ok]]
+        return out
+
+
+class CarbsPolicy(Policy):
+    name = "carbs"
+    Options = CarbsOptions
+
+    @classmethod
+    def check_spec(cls, options: BaseModel, spec: StudySpec) -> None:
+        assert isinstance(options, CarbsOptions)
+        if len(spec.objectives) != 1:
+            raise PolicySpecError(
+                "objectives",
+                f"policy 'carbs' trades one objective against cost, got {len(spec.objectives)} "
+                "objectives: keep one, and tell the cost with each result",
+            )
+        for name, value in options.center.items():
+            if name not in spec.space:
+                raise PolicySpecError(
+                    f"policy.options.center.{name}",
+                    f"center names {name!r}, which is not a parameter: use one of "
+                    f"{sorted(spec.space)}",
+                )
+            try:
+                check_params({name: spec.space[name]}, {name: value})
+            except ParamError as error:
+                raise PolicySpecError(f"policy.options.center.{name}", str(error)) from error
+
+    def suggest(self, view: StudyView, count: int) -> list[Suggestion]:
+        with gp_model.MODEL_WORK:
+            return self._suggest(view, count)
+
+    def _options(self) -> CarbsOptions:
+        assert isinstance(self.options, CarbsOptions)
+        return self.options
+
+    def _suggest(self, view: StudyView, count: int) -> list[Suggestion]:
+        options = self._options()
+        search = SearchSpace(view.spec.space)
+        trials = view.trials()
+        sign = 1.0 if view.spec.objectives[0].direction == Direction.MAXIMIZE else -1.0
+        name = view.spec.objectives[0].name
+        done = [t for t in trials if _value(t, name) is not None]
+        radius = adapted_radius(trials, name, sign, options.radius)
+        rng = np.random.default_rng(np.random.SeedSequence([view.seed, view.next_number]))
+        if len(trials) < options.initial_trials or len(done) < 2:
+            return [
+                self._initial(view, search, rng, view.next_number + k, radius) for k in range(count)
+            ]
+        return _Search(view, options, search, done, sign, radius, rng).pick(count)
+
+    def _initial(
+        self, view: StudyView, search: SearchSpace, rng: np.random.Generator, number: int, r: float
+    ) -> Suggestion:
+        center = _center(view.spec, search, self._options())
+        if number == 0:
+            return Suggestion(params=center, meta={"carbs": "initial", "radius": r})
+        params = perturb(search, center, r, rng)
+        return Suggestion(params=params, meta={"carbs": "initial", "radius": r})
+
+
+class _Search:
+    """One ask's model-based search: fit once, then pick candidates one by one."""
+
+    def __init__(
+        self,
+        view: StudyView,
+        options: CarbsOptions,
+        search: SearchSpace,
+        done: Sequence[TrialRecord],
+        sign: float,
+        radius: float,
+        rng: np.random.Generator,
+    ) -> None:
+        self.view, self.options, self.search = view, options, search
+        self.radius, self.rng = radius, rng
+        self.name = view.spec.objectives[0].name
+        self.model_space = gp_model.ModelSpace(view.encoder)
+        trials = view.trials()
+        # The objective model sees maximized, half-rank warped values; the front is kept in
+        # the same units, so that improvements over it are what the model predicts.
+        y = gp_model.half_rank_warp(np.array([sign * (_value(t, self.name) or 0.0) for t in done]))
+        previous, fit_n = _last_fit(trials)
+        n = len(done)
+        # Refit when the data grew by a fifth; each time it doubles, also from the priors'
+        # default (a warm start alone can keep returning to a poor optimum).
+        self.due = fit_n == 0 or n >= fit_n + max(1, math.floor(fit_n * REFIT_GROWTH))
+        self.fit_n = n if self.due else fit_n
+        fresh = math.floor(math.log2(n)) > math.floor(math.log2(max(fit_n, 1)))
+        torch.manual_seed(view.seed % 2**63)  # the fit's retries draw random restarts
+        self.hypers: dict[str, gp_model.Hypers] = {}
+        self.objective = self._fit("objective", done, y, previous, fresh)
+        costed = [i for i, t in enumerate(done) if t.cost is not None and t.cost > 0]
+        self.cost = None
+        if len({done[i].cost for i in costed}) >= 2:
+            logs = np.log([done[i].cost or 1.0 for i in costed])
+            self.cost = self._fit("cost", [done[i] for i in costed], logs, previous, fresh)
+        else:  # no cost to model: the front is the best trial, at cost 0
+            costed, logs = list(range(len(done))), np.zeros(len(done))
+        failed = [t for t in trials if t.state == TrialState.FAILED]
+        self.success = None
+        if failed:
+            ok = np.concatenate([np.ones(len(done)), np.zeros(len(failed))])
+            self.success = self._fit("success", [*done, *failed], ok, previous, fresh)
+        self.front = _front([done[i] for i in costed], logs, y[costed], floor=float(y.min()))
+        self.ceiling = (
+            math.log(view.spec.cost.max)
+            if view.spec.cost is not None and view.spec.cost.max is not None
+            else math.inf
+        )
+        running = (TrialState.RUNNING, TrialState.PENDING)
+        self.taken = [search.to_search(t.params) for t in trials if t.state in running]
+
+    def _fit(
+        self,
+        name: str,
+        trials: Sequence[TrialRecord],
+        y: Array,
+        previous: dict[str, Any],
+        fresh: bool,
+    ) -> Any:
+        """A GP of ``y``, fitted from the last ask's hyperparameters when they fit it."""
+        x = _inputs(self.model_space, [t.params for t in trials])
+        target = torch.as_tensor(np.asarray(y, dtype=float), dtype=torch.double).reshape(-1, 1)
+        model = gp_model.build_model(self.model_space, x, target)
+        start = previous.get(name)
+        if start is not None and not gp_model.load_hypers(model, start):
+            start = None  # another kind of model (a categorical added, say): fit afresh
+        if start is not None and not self.due:
+            self.hypers[name] = start
+            model.eval()
+            return model
+        self.hypers[name] = gp_model.fit(model, start, maxiter=FIT_STEPS, fresh=fresh)
+        return model
+
+    def pick(self, count: int) -> list[Suggestion]:
+        out = []
+        for _ in range(count):
+            out.append(self._one())
+        return out
+
+    def _one(self) -> Suggestion:
+        centers = self.front.members
+        picks = self.rng.integers(len(centers), size=self.options.candidates)
+        configs = [perturb(self.search, centers[i].params, self.radius, self.rng) for i in picks]
+        x = _inputs(self.model_space, configs)
+        with torch.no_grad():
+            mean, sd = _predict(self.objective, x)
+            log_cost = _predict(self.cost, x)[0] if self.cost is not None else np.zeros(len(x))
+            success = (
+                np.clip(_predict(self.success, x)[0], 0.01, 1.0)
+                if self.success is not None
+                else np.ones(len(x))
+            )
+        gain = expected_improvement(mean, sd, self.front.value_at(log_cost)) * success
+        gain *= self._penalty(configs)
+        affordable = log_cost <= self.ceiling
+        if affordable.any():
+            gain = np.where(affordable, gain, -np.inf)
+            best = int(np.argmax(gain))
+        else:
+            best = int(np.argmin(log_cost))
+        chosen = configs[best]
+        self.taken.append(self.search.to_search(chosen))
+        meta: dict[str, Any] = {
+            "carbs": "search",
+            "radius": self.radius,
+            "center": centers[picks[best]].number,
+            "predicted_cost": float(math.exp(log_cost[best])) if self.cost is not None else None,
+            "success": float(success[best]),
+            "hypers": self.hypers,
+            "fit_n": self.fit_n,
+        }
+        return Suggestion(params=chosen, meta=meta)
+
+    def _penalty(self, configs: Sequence[dict[str, ParamValue]]) -> Array:
+        """Near zero next to a running or already chosen configuration, one far from them."""
+        out = np.ones(len(configs))
+        if not self.taken:
+            return out
+        z = np.nan_to_num(np.array([self.search.to_search(c) for c in configs]))
+        for taken in self.taken:
+            d2 = np.sum((z - np.nan_to_num(taken)) ** 2, axis=1)
+            out *= 1.0 - np.exp(-d2 / (2 * (self.radius / 2) ** 2))
+        return out
+
+
+def expected_improvement(mean: Array, sd: Array, threshold: Array) -> Array:
+    """E[max(Y - threshold, 0)] for Y ~ N(mean, sd^2) (maximized)."""
+    sd = np.maximum(sd, 1e-9)
+    u = (mean - threshold) / sd
+    return np.asarray(sd * (u * norm.cdf(u) + norm.pdf(u)), dtype=float)
+
+
+def perturb(
+    search: SearchSpace,
+    params: Mapping[str, ParamValue],
+    radius: float,
+    rng: np.random.Generator,
+) -> dict[str, ParamValue]:
+    """A configuration a Gaussian step of ``radius`` away, categoricals flipped sometimes."""
+    z = search.to_search(params)
+    middle = (search.low + search.high) / 2
+    z = np.where(np.isfinite(z), z, middle) + radius * rng.standard_normal(search.dims)
+    flip = min(MAX_FLIP, 1.0 - math.exp(-radius / 2))
+    categories: dict[str, ParamValue] = {}
+    for name in search.categorical:
+        spec = search.space[name]
+        assert isinstance(spec, CategoricalParam)
+        current = params.get(name, spec.choices[0])
+        if len(spec.choices) > 1 and rng.random() < flip:
+            others = [c for c in spec.choices if not (type(c) is type(current) and c == current)]
+            current = others[int(rng.integers(len(others)))]
+        categories[name] = current
+    return search.from_search(z, categories)
+
+
+def adapted_radius(trials: Sequence[TrialRecord], name: str, sign: float, start: float) -> float:
+    """The radius after replaying the study: doubled after front hits, halved after misses."""
+    radius, wins, losses = start, 0, 0
+    seen: list[tuple[float, float]] = []  # (cost, maximized objective) of earlier results
+    for t in trials:
+        value = _value(t, name)
+        searched = (t.meta or {}).get("carbs") == "search"
+        if t.state not in (TrialState.COMPLETED, TrialState.FAILED) or (
+            t.state == TrialState.COMPLETED and value is None
+        ):
+            continue
+        hit = False
+        if value is not None:
+            cost = t.cost if t.cost is not None else 0.0
+            y = sign * value
+            hit = not any(c <= cost and v >= y for c, v in seen)
+            seen.append((cost, y))
+        if not searched:
+            continue
+        wins, losses = (wins + 1, 0) if hit else (0, losses + 1)
+        if wins >= WIN_STREAK:
+            radius, wins = min(MAX_RADIUS, radius * 2), 0
+        elif losses >= LOSS_STREAK:
+            radius, losses = max(MIN_RADIUS, radius / 2), 0
+    return radius
+
+
+def _value(trial: TrialRecord, name: str) -> float | None:
+    if trial.state != TrialState.COMPLETED or not trial.values:
+        return None
+    value = trial.values.get(name)
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
+def _center(spec: StudySpec, search: SearchSpace, options: CarbsOptions) -> dict[str, ParamValue]:
+    categories: dict[str, ParamValue] = {}
+    for name in search.categorical:
+        choice = spec.space[name]
+        assert isinstance(choice, CategoricalParam)
+        categories[name] = options.center.get(name, choice.choices[0])
+    z = (search.low + search.high) / 2
+    given = search.to_search(options.center)
+    z = np.where(np.isfinite(given), given, z)
+    return search.from_search(z, categories)
+
+
+def _front(trials: Sequence[TrialRecord], log_cost: Array, value: Array, floor: float) -> _Front:
+    """Members cheapest first, each better than every cheaper one (ties: the earlier)."""
+    order = sorted(range(len(trials)), key=lambda i: (log_cost[i], -value[i], trials[i].number))
+    members: list[int] = []
+    for i in order:
+        if not members or value[i] > value[members[-1]]:
+            members.append(i)
+    return _Front(log_cost[members], value[members], tuple(trials[i] for i in members), floor=floor)
+
+
+def _inputs(space: gp_model.ModelSpace, configs: Sequence[Any]) -> torch.Tensor:
+    encoded = space.encoder.encode_many(list(configs))
+    filled = torch.nan_to_num(torch.as_tensor(encoded, dtype=torch.double), nan=gp_model.INACTIVE)
+    return space.canonical(filled)
+
+
+def _last_fit(trials: Sequence[TrialRecord]) -> tuple[dict[str, Any], int]:
+    """The hyperparameters the latest model-based suggestion stored, and the data size they
+    were fitted on (0 when there are none)."""
+    for trial in reversed(trials):
+        meta = trial.meta or {}
+        if isinstance(meta.get("hypers"), dict) and isinstance(meta.get("fit_n"), int):
+            return meta["hypers"], meta["fit_n"]
+    return {}, 0
+
+
+def _predict(model: Any, x: torch.Tensor) -> tuple[Array, Array]:
+    posterior = model.posterior(x)
+    mean = posterior.mean.reshape(-1).numpy()
+    sd = posterior.variance.clamp_min(0.0).sqrt().reshape(-1).numpy()
+    return mean, sd
