@@ -77,6 +77,13 @@ class CarbsOptions(BaseModel):
         description="Starting search radius in search units (0.5 of ln: about 1.6-fold).",
     )
     candidates: int = Field(default=512, ge=16, le=20_000)
+    max_points: int = Field(
+        default=300,
+        ge=20,
+        le=5_000,
+        description="Most trials each model is fitted on: above it, the front and the "
+        "trials nearest to it (the search only looks there), so an ask stays fast.",
+    )
 
 
 @dataclass(frozen=True)
@@ -186,20 +193,30 @@ class _Search:
         fresh = math.floor(math.log2(n)) > math.floor(math.log2(max(fit_n, 1)))
         torch.manual_seed(view.seed % 2**63)  # the fit's retries draw random restarts
         self.hypers: dict[str, gp_model.Hypers] = {}
-        self.objective = self._fit("objective", done, y, previous, fresh)
         costed = [i for i, t in enumerate(done) if t.cost is not None and t.cost > 0]
-        self.cost = None
-        if len({done[i].cost for i in costed}) >= 2:
+        modelled_cost = len({done[i].cost for i in costed}) >= 2
+        if modelled_cost:
             logs = np.log([done[i].cost or 1.0 for i in costed])
-            self.cost = self._fit("cost", [done[i] for i in costed], logs, previous, fresh)
         else:  # no cost to model: the front is the best trial, at cost 0
             costed, logs = list(range(len(done))), np.zeros(len(done))
+        self.front = _front([done[i] for i in costed], logs, y[costed], floor=float(y.min()))
+        centres = np.nan_to_num([search.to_search(t.params) for t in self.front.members])
+        keep = _nearest(search, done, centres, options.max_points)
+        self.fit_points = len(keep)
+        self.objective = self._fit("objective", [done[i] for i in keep], y[keep], previous, fresh)
+        self.cost = None
+        if modelled_cost:
+            kept = set(keep)
+            fit = [(done[i], log) for i, log in zip(costed, logs) if i in kept]
+            cost_y = np.array([log for _, log in fit])
+            self.cost = self._fit("cost", [t for t, _ in fit], cost_y, previous, fresh)
         failed = [t for t in trials if t.state == TrialState.FAILED]
+        failed = [failed[i] for i in _nearest(search, failed, centres, options.max_points // 2)]
         self.success = None
         if failed:
-            ok = np.concatenate([np.ones(len(done)), np.zeros(len(failed))])
-            self.success = self._fit("success", [*done, *failed], ok, previous, fresh)
-        self.front = _front([done[i] for i in costed], logs, y[costed], floor=float(y.min()))
+            ok = np.concatenate([np.ones(len(keep)), np.zeros(len(failed))])
+            kept_done = [done[i] for i in keep]
+            self.success = self._fit("success", [*kept_done, *failed], ok, previous, fresh)
         self.ceiling = (
             math.log(view.spec.cost.max)
             if view.spec.cost is not None and view.spec.cost.max is not None
@@ -267,6 +284,7 @@ class _Search:
             "success": float(success[best]),
             "hypers": self.hypers,
             "fit_n": self.fit_n,
+            "fit_points": self.fit_points,
         }
         return Suggestion(params=chosen, meta=meta)
 
@@ -372,6 +390,17 @@ def _inputs(space: gp_model.ModelSpace, configs: Sequence[Any]) -> torch.Tensor:
     encoded = space.encoder.encode_many(list(configs))
     filled = torch.nan_to_num(torch.as_tensor(encoded, dtype=torch.double), nan=gp_model.INACTIVE)
     return space.canonical(filled)
+
+
+def _nearest(
+    search: SearchSpace, trials: Sequence[TrialRecord], centres: Array, limit: int
+) -> list[int]:
+    """Indices of at most ``limit`` trials, those closest to any centre first (in order)."""
+    if len(trials) <= limit:
+        return list(range(len(trials)))
+    z = np.nan_to_num(np.array([search.to_search(t.params) for t in trials]))
+    distance = np.min(np.linalg.norm(z[:, None, :] - centres[None, :, :], axis=2), axis=1)
+    return sorted(np.argsort(distance, kind="stable")[:limit].tolist())
 
 
 def _last_fit(trials: Sequence[TrialRecord]) -> tuple[dict[str, Any], int]:

@@ -165,6 +165,21 @@ def test_a_batch_is_spread_and_the_cost_ceiling_holds() -> None:
     assert searched and all(t.meta["predicted_cost"] <= 20.0 for t in searched)  # type: ignore[index]
 
 
+def test_a_big_study_fits_its_models_on_the_trials_nearest_the_front() -> None:
+    snapshot = Snapshot(spec(max_points=20, initial_trials=2))
+    run(snapshot, 34, batch=4)
+    last = snapshot.trials[-1].meta or {}
+    assert last["carbs"] == "search" and last["fit_points"] == 20
+    search = SearchSpace(snapshot.spec.space)
+    done = [t for t in snapshot.trials if t.state == TrialState.COMPLETED]
+    centre = np.nan_to_num(search.to_search(snapshot.trials[last["center"]].params))
+    chosen = carbs._nearest(search, done, centre[None, :], 5)
+    distances = [np.linalg.norm(np.nan_to_num(search.to_search(t.params)) - centre) for t in done]
+    assert sorted(distances)[:5] == sorted(distances[i] for i in chosen)
+    for trial in snapshot.trials:
+        assert check_params(snapshot.spec.space, dict(trial.params)) == trial.params
+
+
 def test_the_radius_grows_on_front_hits_and_shrinks_on_misses() -> None:
     snapshot = Snapshot(spec())
     trials = []
