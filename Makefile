@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve test install install-dev lint typecheck pytest bench bench-workers bench-quality bench-multifidelity bench-gp-latency bench-dashboard vendor-plotly clean
+.PHONY: run serve test install install-dev lint typecheck pytest bench bench-workers bench-quality bench-multifidelity bench-gp-latency bench-dashboard bench-carbs vendor-plotly clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -76,6 +76,9 @@ bench-gp-latency: install-dev
 # The dashboard's study page on 10,000 trials, in Chromium (bench/results/dashboard.json).
 bench-dashboard: install-dev
 	$(BIN)/python -m bench.dashboard
+
+bench-carbs: install-dev
+	$(BIN)/python -m bench.carbs
 
 # The dashboard's vendored Plotly bundle, fetched again from npm (the version and
 # checksum it must match are in server/dashboard/__init__.py).

@@ -42,6 +42,16 @@ def tunehub_server(
 
 
 @contextlib.contextmanager
+def server_if(needed: bool, database: Path) -> Iterator[str | None]:
+    """``tunehub_server`` on a SQLite file when ``needed``, else ``None`` (peers-only runs)."""
+    if not needed:
+        yield None
+        return
+    with tunehub_server(f"sqlite:///{database}") as url:
+        yield url
+
+
+@contextlib.contextmanager
 def tunehub_server_process(
     database_url: str, *, workers: int = 1, log_path: Path | None = None
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:

@@ -11,7 +11,6 @@ and one convergence plot per problem to ``--out`` (bench/results/multifidelity).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import multiprocessing
 import os
@@ -19,13 +18,15 @@ import platform
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
 from bench.multifidelity.harness import run_job
 from bench.multifidelity.report import write_report
+from bench.run_args import add_run_arguments
+from bench.server_process import server_if
 
 PROBLEMS = ("branin-mf", "hartmann6-mf", "curves", "mlp-digits")
 OPTIMIZERS = (
@@ -41,29 +42,9 @@ OPTIMIZERS = (
 )
 
 
-@contextlib.contextmanager
-def _server(needed: bool, folder: Path) -> Iterator[str | None]:
-    if not needed:
-        yield None
-        return
-    from bench.server_process import tunehub_server
-
-    with tunehub_server(f"sqlite:///{folder / 'mf.db'}", workers=1) as url:
-        yield url
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--problems", default=",".join(PROBLEMS))
-    parser.add_argument("--optimizers", default=",".join(OPTIMIZERS))
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--first-seed", type=int, default=0)
-    parser.add_argument("--workers", type=int, default=2, help="runs side by side")
-    parser.add_argument(
-        "--budget-scale", type=float, default=1.0, help="scales every problem's total budget"
-    )
-    parser.add_argument("--out", type=Path, default=Path("bench/results/multifidelity"))
-    parser.add_argument("--report-from", type=Path, nargs="*", help="results.json files")
+    add_run_arguments(parser, PROBLEMS, OPTIMIZERS, Path("bench/results/multifidelity"))
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.report_from:
@@ -82,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     jobs = [(p, o, s) for p in problems for o in optimizers for s in seeds]
     with tempfile.TemporaryDirectory() as folder:
         needs_server = any(o.startswith("tunehub-") for o in optimizers)
-        with _server(needs_server, Path(folder)) as url:
+        with server_if(needs_server, Path(folder) / "mf.db") as url:
             context = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(max_workers=args.workers, mp_context=context) as pool:
                 futures = {

@@ -1,0 +1,140 @@
+"""bench/carbs's report: median final hypervolume per optimizer, exponents, plots."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.carbs import metrics
+from bench.carbs.problems import PROBLEMS
+
+OURS = "tunehub-carbs"
+
+
+def _total(run: dict[str, Any]) -> float:
+    """The cost the run was given (a scaled budget in smoke runs)."""
+    return float(run.get("total_cost") or PROBLEMS[run["problem"]].total_cost)
+
+
+def _quartiles(values: Sequence[float]) -> tuple[float, float, float]:
+    if len(values) == 1:
+        return values[0], values[0], values[0]
+    q1, q2, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return q1, q2, q3
+
+
+def summarize(runs: Sequence[dict[str, Any]]) -> dict[str, dict[str, list[float]]]:
+    """Final hypervolumes by problem, then optimizer (one per successful seed)."""
+    out: dict[str, dict[str, list[float]]] = {}
+    for run in runs:
+        if run["status"] != "ok":
+            continue
+        problem = PROBLEMS[run["problem"]]
+        final = metrics.hypervolume_at(run["evaluations"], _total(run), problem.reference)
+        out.setdefault(run["problem"], {}).setdefault(run["optimizer"], []).append(final)
+    return out
+
+
+def write_report(runs: Sequence[dict[str, Any]], out: Path) -> str:
+    finals = summarize(runs)
+    lines = [
+        "| problem | optimizer | seeds | median final hypervolume | IQR |",
+        "|---|---|---:|---:|---|",
+    ]
+    verdicts = []
+    for problem, by_optimizer in finals.items():
+        for optimizer, values in sorted(
+            by_optimizer.items(), key=lambda kv: -statistics.median(kv[1])
+        ):
+            q1, q2, q3 = _quartiles(values)
+            lines.append(
+                f"| {problem} | {optimizer} | {len(values)} | {q2:.3f} | {q1:.3f} to {q3:.3f} |"
+            )
+        if OURS in by_optimizer:
+            ours = statistics.median(by_optimizer[OURS])
+            peers = {o: statistics.median(v) for o, v in by_optimizer.items() if o != OURS}
+            if peers:
+                best = max(peers, key=lambda o: peers[o])
+                verdict = "yes" if ours > peers[best] else "no"
+                verdicts.append(
+                    f"- {problem}: {OURS} {ours:.3f} against the best peer {best} "
+                    f"{peers[best]:.3f}: higher? {verdict}"
+                )
+    lines += ["", *verdicts, "", *_exponents(runs)]
+    text = "\n".join(lines) + "\n"
+    (out / "report.md").write_text(text)
+    _plots(runs, out)
+    return text
+
+
+def _exponents(runs: Sequence[dict[str, Any]]) -> list[str]:
+    """How close each run's scaling-law fit comes to the known exponents."""
+    rows = [
+        "| problem | optimizer | seed | parameter | found | true | error |",
+        "|---|---|---:|---|---:|---:|---:|",
+    ]
+    any_row = False
+    for run in runs:
+        problem = PROBLEMS[run["problem"]]
+        if run["status"] != "ok" or not problem.exponents or run["optimizer"] != OURS:
+            continue
+        found = metrics.found_exponents(
+            run["evaluations"], problem.total_cost, list(problem.exponents)
+        )
+        for name, true in problem.exponents.items():
+            if name in found:
+                error = abs(found[name] - true) / abs(true)
+                rows.append(
+                    f"| {run['problem']} | {run['optimizer']} | {run['seed']} | {name} | "
+                    f"{found[name]:.3f} | {true:.3f} | {error:.0%} |"
+                )
+                any_row = True
+    return rows if any_row else []
+
+
+def _plots(runs: Sequence[dict[str, Any]], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    for name in sorted({r["problem"] for r in runs}):
+        problem = PROBLEMS[name]
+        figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+        by_optimizer: dict[str, list[list[float]]] = {}
+        for run in runs:
+            if run["problem"] == name and run["status"] == "ok":
+                curve = metrics.curve(run["evaluations"], _total(run), problem.reference)
+                by_optimizer.setdefault(run["optimizer"], []).append(curve)
+        spends = metrics.spends(max(_total(r) for r in runs if r["problem"] == name))
+        for optimizer, curves in sorted(by_optimizer.items()):
+            median = [statistics.median(c[i] for c in curves) for i in range(len(spends))]
+            left.plot(spends, median, label=optimizer, linewidth=2.5 if optimizer == OURS else 1.2)
+        left.set(xscale="log", xlabel="cost spent", ylabel="hypervolume (objective, log10 cost)")
+        left.set_title(f"{name}: median over seeds")
+        left.legend(fontsize=8)
+        for run in runs:
+            if (
+                run["problem"] != name
+                or run["status"] != "ok"
+                or run["seed"] != min(r["seed"] for r in runs)
+            ):
+                continue
+            within = [e for e in run["evaluations"] if e["spent"] <= _total(run)]
+            right.scatter(
+                [e["cost"] for e in within],
+                [e["objective"] for e in within],
+                s=8,
+                label=run["optimizer"],
+                alpha=0.6,
+            )
+        right.set(
+            xscale="log", xlabel="cost", ylabel=problem.objective, ylim=(None, problem.reference[0])
+        )
+        right.set_title("every trial of the first seed")
+        right.legend(fontsize=8)
+        figure.tight_layout()
+        figure.savefig(out / f"{name}.png", dpi=110)
+        plt.close(figure)
