@@ -53,6 +53,20 @@ def pareto_mask(points: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
     return mask
 
 
+def staircase(first: Sequence[float], second: Sequence[float]) -> list[int]:
+    """Indices of the 2-D Pareto front, both axes minimized, in order of the first axis.
+
+    A sweep in order of (first, second) keeps each point that improves on the second;
+    of identical points the earliest is kept.
+    """
+    order = sorted(range(len(first)), key=lambda i: (first[i], second[i], i))
+    front: list[int] = []
+    for i in order:
+        if not front or second[i] < second[front[-1]]:
+            front.append(i)
+    return front
+
+
 def infer_reference(front: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """The worst value of each objective on ``front`` (minimized), pushed out by 10% of its range.
 

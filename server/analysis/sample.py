@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from tunehub.schema import Direction, Objective, TrialState
+from tunehub.server.analysis.pareto import staircase
 
 T = TypeVar("T")
 
@@ -96,8 +97,7 @@ def _front(
 ) -> list[int]:
     """The non-dominated trials on the two axes the dashboard plots against each other.
 
-    Those are the first two objectives, or cost and the one objective. A sweep in
-    order of the first axis keeps each point that improves on the second.
+    Those are the first two objectives, or cost and the one objective.
     """
     if len(objectives) >= 2:
         first, second = _score(objectives[0]), _score(objectives[1])
@@ -107,18 +107,12 @@ def _front(
         def first(point: PlotPoint) -> float:
             return point.cost if point.cost is not None and math.isfinite(point.cost) else math.inf
 
-    pairs = sorted(
-        (first(points[i]), second(points[i]), i)
-        for i in done
-        if math.isfinite(first(points[i])) and math.isfinite(second(points[i]))
-    )
-    front: list[int] = []
-    best = math.inf
-    for _, y, i in pairs:
-        if y < best:
-            best = y
-            front.append(i)
-    return front
+    finite = [
+        i for i in done if math.isfinite(first(points[i])) and math.isfinite(second(points[i]))
+    ]
+    xs = [first(points[i]) for i in finite]
+    ys = [second(points[i]) for i in finite]
+    return [finite[k] for k in staircase(xs, ys)]
 
 
 def _best(

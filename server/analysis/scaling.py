@@ -19,6 +19,8 @@ import numpy.typing as npt
 from scipy.optimize import minimize_scalar
 from scipy.stats import theilslopes
 
+from tunehub.server.analysis.pareto import staircase
+
 Array = npt.NDArray[np.float64]
 
 MIN_POINTS = 3
@@ -56,12 +58,7 @@ class ObjectiveLaw:
 def cost_front(costs: Sequence[float], values: Sequence[float], maximize: bool) -> list[int]:
     """Indices of the cost-objective Pareto front, cheapest first (ties: the first)."""
     sign = -1.0 if maximize else 1.0
-    order = sorted(range(len(costs)), key=lambda i: (costs[i], sign * values[i], i))
-    front: list[int] = []
-    for i in order:
-        if not front or sign * values[i] < sign * values[front[-1]]:
-            front.append(i)
-    return front
+    return staircase(costs, [sign * v for v in values])
 
 
 def power_law(cost: Array, y: Array) -> PowerLaw | None:

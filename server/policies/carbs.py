@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from scipy.stats import norm
 
 from tunehub.schema import Direction, StudySpec, TrialState
+from tunehub.server.analysis.pareto import staircase
 from tunehub.server.policies import gp_model
 from tunehub.server.policies.base import (
     Policy,
@@ -378,18 +379,12 @@ def _center(spec: StudySpec, search: SearchSpace, options: CarbsOptions) -> dict
 
 def _front(trials: Sequence[TrialRecord], log_cost: Array, value: Array, floor: float) -> _Front:
     """Members cheapest first, each better than every cheaper one (ties: the earlier)."""
-    order = sorted(range(len(trials)), key=lambda i: (log_cost[i], -value[i], trials[i].number))
-    members: list[int] = []
-    for i in order:
-        if not members or value[i] > value[members[-1]]:
-            members.append(i)
+    members = staircase(log_cost.tolist(), (-value).tolist())
     return _Front(log_cost[members], value[members], tuple(trials[i] for i in members), floor=floor)
 
 
 def _inputs(space: gp_model.ModelSpace, configs: Sequence[Any]) -> torch.Tensor:
-    encoded = space.encoder.encode_many(list(configs))
-    filled = torch.nan_to_num(torch.as_tensor(encoded, dtype=torch.double), nan=gp_model.INACTIVE)
-    return space.canonical(filled)
+    return gp_model.model_inputs(space, space.encoder.encode_many(list(configs)))
 
 
 def _nearest(

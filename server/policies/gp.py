@@ -233,12 +233,7 @@ def _stream_seed(seed: int, number: int) -> int:
 
 
 def _canonical(space: gp_model.ModelSpace, params: Any) -> Tensor:
-    return _canonical_rows(space, space.encoder.encode(params)[None, :])[0]
-
-
-def _canonical_rows(space: gp_model.ModelSpace, encoded: npt.NDArray[np.float64]) -> Tensor:
-    filled = torch.nan_to_num(torch.as_tensor(encoded, dtype=torch.double), nan=gp_model.INACTIVE)
-    return space.canonical(filled)
+    return gp_model.model_inputs(space, space.encoder.encode(params)[None, :])[0]
 
 
 def _training_data(
@@ -271,7 +266,7 @@ def _training_data(
     feasible = (y[:, len(names) :] <= 0).all(dim=1).numpy() if spec.constraints else None
     return _Data(
         ids=tuple(ids),
-        x=_canonical_rows(space, space.encoder.encode_many([t.params for t in kept])),
+        x=gp_model.model_inputs(space, space.encoder.encode_many([t.params for t in kept])),
         y=y,
         feasible=feasible if feasible is not None else np.ones(len(rows), dtype=bool),
     )

@@ -165,6 +165,12 @@ def _intervals(
     return tuple(out)
 
 
+def model_inputs(space: ModelSpace, encoded: npt.NDArray[np.float64]) -> Tensor:
+    """Encoded configurations (``(n, d)``, ``NaN`` where inactive) as the model's inputs."""
+    filled = torch.nan_to_num(torch.as_tensor(encoded, dtype=torch.double), nan=INACTIVE)
+    return space.canonical(filled)
+
+
 class ImputeInactive(InputTransform, torch.nn.Module):  # type: ignore[misc]
     """``ModelSpace.gate`` as a BoTorch input transform, applied on training and candidates."""
 
