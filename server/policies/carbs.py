@@ -177,21 +177,17 @@ class _Search:
         radius: float,
         rng: np.random.Generator,
     ) -> None:
-        self.view, self.options, self.search = view, options, search
+        self.options, self.search = options, search
         self.radius, self.rng = radius, rng
-        self.name = view.spec.objectives[0].name
+        name = view.spec.objectives[0].name
         self.model_space = gp_model.ModelSpace(view.encoder)
         trials = view.trials()
         # The objective model sees maximized, half-rank warped values; the front is kept in
         # the same units, so that improvements over it are what the model predicts.
-        y = gp_model.half_rank_warp(np.array([sign * (_value(t, self.name) or 0.0) for t in done]))
+        y = gp_model.half_rank_warp(np.array([sign * (_value(t, name) or 0.0) for t in done]))
         previous, fit_n = _last_fit(trials)
-        n = len(done)
-        # Refit when the data grew by a fifth; each time it doubles, also from the priors'
-        # default (a warm start alone can keep returning to a poor optimum).
-        self.due = fit_n == 0 or n >= fit_n + max(1, math.floor(fit_n * REFIT_GROWTH))
-        self.fit_n = n if self.due else fit_n
-        fresh = math.floor(math.log2(n)) > math.floor(math.log2(max(fit_n, 1)))
+        self.due, fresh = gp_model.refit_schedule(len(done), fit_n, REFIT_GROWTH)
+        self.fit_n = len(done) if self.due else fit_n
         torch.manual_seed(view.seed % 2**63)  # the fit's retries draw random restarts
         self.hypers: dict[str, gp_model.Hypers] = {}
         costed = [i for i, t in enumerate(done) if t.cost is not None and t.cost > 0]

@@ -343,12 +343,9 @@ def _fit(
     if stored is not None and stored.meta is not None:
         start = stored.meta["hypers"]
         fit_n = int(stored.meta["fit_n"])
-        due = n_completed >= fit_n + max(1, math.floor(fit_n * options.refit_growth))
+        due, fresh = gp_model.refit_schedule(n_completed, fit_n, options.refit_growth)
         if not due:
             return _Fit(fit_n, start)
-        # Each time the data doubles: often enough to leave a poor optimum that warm
-        # starts keep returning to, rarely enough that most refits stay cheap.
-        fresh = math.floor(math.log2(n_completed)) > math.floor(math.log2(max(fit_n, 1)))
     fit_seed = _stream_seed(view.seed, 2**40 + n_completed)
     start_key = hash(json.dumps(start, sort_keys=True))
     data_key = hashlib.sha256(data.x.numpy().tobytes() + data.y.numpy().tobytes()).hexdigest()

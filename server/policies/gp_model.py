@@ -274,6 +274,21 @@ def fit(model: Model, start: Hypers | None, *, maxiter: int, fresh: bool = True)
     return best[1]
 
 
+def refit_schedule(n: int, fit_n: int, growth: float) -> tuple[bool, bool]:
+    """Whether hyperparameters fitted on ``fit_n`` points (0: none yet) are refitted now that
+    there are ``n``, and whether that fit also starts from the priors' default.
+
+    A refit is due once the data grew by ``growth`` (at least one point). It also starts
+    from the default each time the data doubles: often enough to leave a poor optimum that
+    warm starts keep returning to, rarely enough that most refits stay cheap.
+    """
+    if fit_n <= 0:
+        return True, True
+    due = n >= fit_n + max(1, math.floor(fit_n * growth))
+    fresh = math.floor(math.log2(max(n, 1))) > math.floor(math.log2(fit_n))
+    return due, fresh
+
+
 def _log_marginal_likelihood(mll: ExactMarginalLogLikelihood) -> float:
     model = mll.model
     model.train()
