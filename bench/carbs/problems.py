@@ -87,7 +87,7 @@ PROBLEMS: dict[str, Problem] = {
         },
         objective="loss",
         evaluate=chinchilla,
-        total_cost=1e6,
+        total_cost=5e7,
         reference=(6.0, 8.0),
         exponents={
             "n_params": BETA / (ALPHA + BETA),
@@ -107,7 +107,7 @@ PROBLEMS: dict[str, Problem] = {
         },
         objective="loss",
         evaluate=mlp_digits,
-        total_cost=2000.0,
+        total_cost=300.0,
         reference=(2.5, 3.0),
     ),
 }

@@ -8,9 +8,16 @@ of (cost, objective) over completed trials and searches around its members:
    each categorical with a probability that grows with it;
 2. three GPs score them: the objective, the log cost, and success (completed 1,
    failed 0), so configurations that crash or time out are learnt from;
-3. the acquisition is the expected improvement over the front's value at the
-   candidate's predicted cost, times its probability of success. Candidates
-   predicted to cost more than the study's ``cost.max`` are dropped;
+3. the acquisition is the expected improvement over the front at the candidate's
+   predicted cost, summed over the stretch of log cost it would improve: the
+   expected gain in the area the front dominates (hypervolume in log cost and
+   objective), times the probability of success. Plain improvement at one cost
+   would pull the search to the cheap end, where the front is steep and small
+   steps gain the most; weighing each gain by how much of the front it lifts keeps
+   the search spread over every cost. Candidates predicted to cost more than the
+   study's ``cost.max``, or more than ``reach`` times all it has spent, are
+   dropped; that bound is also where the area ends, so the front climbs to higher
+   costs as fast as the study spends;
 4. several suggestions in one ask, and trials still running, push later picks
    away from them (a local penalty), so a batch spreads out.
 
@@ -78,6 +85,14 @@ class CarbsOptions(BaseModel):
         description="Starting search radius in search units (0.5 of ln: about 1.6-fold).",
     )
     candidates: int = Field(default=512, ge=16, le=20_000)
+    reach: float | None = Field(
+        default=1.0,
+        gt=0.0,
+        description="A suggestion's predicted cost is at most this multiple of all the cost "
+        "the study has spent, so the front climbs to higher costs as fast as the study "
+        "spends (a doubling search) and a budget is not gone on a few of the dearest "
+        "trials. null: no limit but the study's cost.max.",
+    )
     max_points: int = Field(
         default=300,
         ge=20,
@@ -95,15 +110,23 @@ class _Front:
     value: Array
     members: tuple[TrialRecord, ...]
     floor: float
-    """The worst objective seen: what a cheaper configuration than any on the front beats."""
+    """The worst objective seen: what the front is worth below its cheapest member."""
 
-    def value_at(self, log_cost: Array) -> Array:
-        """The best objective the front reaches at or below each cost (``floor`` below it)."""
-        index = np.searchsorted(self.log_cost, log_cost, side="right") - 1
-        out = np.full(log_cost.shape, self.floor)
-        ok = index >= 0
-        out[ok] = self.value[index[ok]]
-        return out
+    def gain(self, mean: Array, sd: Array, log_cost: Array, top: float) -> Array:
+        """Expected growth of the area the front dominates, up to log cost ``top``.
+
+        A result ``Y`` at log cost ``c`` lifts every stretch of the front at or above
+        ``c`` whose value it beats, by the difference times the stretch's width: the
+        expectation is the expected improvement over each stretch's value, weighted by
+        the width of its part above ``c``.
+        """
+        edges = np.concatenate([[-np.inf], self.log_cost, [max(top, float(self.log_cost[-1]))]])
+        values = np.concatenate([[self.floor], self.value])
+        low = np.maximum(edges[None, :-1], log_cost[:, None])
+        high = np.minimum(edges[None, 1:], top)
+        width = np.clip(high - low, 0.0, None)
+        improvement = expected_improvement(mean[:, None], sd[:, None], values[None, :])
+        return np.asarray((width * improvement).sum(axis=1), dtype=float)
 
 
 class CarbsPolicy(Policy):
@@ -196,7 +219,12 @@ class _Search:
             logs = np.log([done[i].cost or 1.0 for i in costed])
         else:  # no cost to model: the front is the best trial, at cost 0
             costed, logs = list(range(len(done))), np.zeros(len(done))
-        self.front = _front([done[i] for i in costed], logs, y[costed], floor=float(y.min()))
+        self.front = _front(
+            [done[i] for i in costed],
+            logs,
+            y[costed],
+            floor=float(y.min()),
+        )
         centres = np.nan_to_num([search.to_search(t.params) for t in self.front.members])
         keep = _nearest(search, done, centres, options.max_points)
         self.fit_points = len(keep)
@@ -219,6 +247,9 @@ class _Search:
             if view.spec.cost is not None and view.spec.cost.max is not None
             else math.inf
         )
+        spent = sum(t.cost for t in trials if t.cost is not None and t.cost > 0)
+        if options.reach is not None and spent > 0:
+            self.ceiling = min(self.ceiling, math.log(options.reach * spent))
         running = (TrialState.RUNNING, TrialState.PENDING)
         self.taken = [search.to_search(t.params) for t in trials if t.state in running]
 
@@ -259,11 +290,16 @@ class _Search:
             mean, sd = _predict(self.objective, x)
             log_cost = _predict(self.cost, x)[0] if self.cost is not None else np.zeros(len(x))
             success = (
-                np.clip(_predict(self.success, x)[0], 0.01, 1.0)
+                _success_bound(*_predict(self.success, x))
                 if self.success is not None
                 else np.ones(len(x))
             )
-        gain = expected_improvement(mean, sd, self.front.value_at(log_cost)) * success
+        if self.cost is not None:
+            top = self.ceiling if math.isfinite(self.ceiling) else _open_top(self.front, log_cost)
+            gain = self.front.gain(mean, sd, log_cost, top)
+        else:  # one cost for all: improvement over the best
+            gain = expected_improvement(mean, sd, self.front.value[-1:])
+        gain *= success
         gain *= self._penalty(configs)
         affordable = log_cost <= self.ceiling
         if affordable.any():
@@ -295,6 +331,17 @@ class _Search:
             d2 = np.sum((z - np.nan_to_num(taken)) ** 2, axis=1)
             out *= 1.0 - np.exp(-d2 / (2 * (self.radius / 2) ** 2))
         return out
+
+
+def _success_bound(mean: Array, sd: Array) -> Array:
+    """A cautious probability of success: the success model's mean less one deviation.
+
+    Far from every trial the model falls back to the study's success rate, which says
+    nothing of the region: past a failure (a higher learning rate, a bigger batch) is
+    seldom safer than at it. Counting the model's doubt keeps the search from stepping
+    into such regions on the base rate alone; near trials the doubt is small.
+    """
+    return np.asarray(np.clip(mean - sd, 0.01, 1.0), dtype=float)
 
 
 def expected_improvement(mean: Array, sd: Array, threshold: Array) -> Array:
@@ -376,7 +423,12 @@ def _center(spec: StudySpec, search: SearchSpace, options: CarbsOptions) -> dict
 def _front(trials: Sequence[TrialRecord], log_cost: Array, value: Array, floor: float) -> _Front:
     """Members cheapest first, each better than every cheaper one (ties: the earlier)."""
     members = staircase(log_cost.tolist(), (-value).tolist())
-    return _Front(log_cost[members], value[members], tuple(trials[i] for i in members), floor=floor)
+    return _Front(log_cost[members], value[members], tuple(trials[i] for i in members), floor)
+
+
+def _open_top(front: _Front, log_cost: Array) -> float:
+    """Where the area ends without a ceiling or reach: a doubling past the dearest point."""
+    return max(float(front.log_cost[-1]), float(log_cost.max())) + math.log(2.0)
 
 
 def _inputs(space: gp_model.ModelSpace, configs: Sequence[Any]) -> torch.Tensor:

@@ -165,6 +165,42 @@ def test_a_batch_is_spread_and_the_cost_ceiling_holds() -> None:
     assert searched and all(t.meta["predicted_cost"] <= 20.0 for t in searched)  # type: ignore[index]
 
 
+def over_reach(reach: float | None, share: float) -> list[bool]:
+    """Whether each searched suggestion was predicted to cost more than ``share`` of the
+    cost spent before it."""
+    snapshot = Snapshot(spec(reach=reach))
+    run(snapshot, 14)
+    out = []
+    for trial in snapshot.trials:
+        if trial.meta and trial.meta["carbs"] == "search":
+            spent = sum(t.cost or 0.0 for t in snapshot.trials[: trial.number])
+            out.append(trial.meta["predicted_cost"] > share * spent * (1 + 1e-9))
+    return out
+
+
+def test_suggestions_stay_within_the_reach_of_the_spend() -> None:
+    free, bound = over_reach(None, 0.05), over_reach(0.05, 0.05)
+    assert len(bound) >= 8 and sum(free) >= len(free) // 2
+    # Until the spend makes room, no candidate is in reach and the cheapest is taken;
+    # from then on every suggestion is.
+    first = bound.index(False)
+    assert first <= 3 and not any(bound[first:])
+
+
+def test_the_gain_is_the_area_a_result_adds_to_the_front() -> None:
+    # Front (log cost, value maximized): (0, 1), (1, 2), (2, 3); the worst seen is 0.
+    front = carbs._Front(np.array([0.0, 1.0, 2.0]), np.array([1.0, 2.0, 3.0]), (), floor=0.0)
+    sure = np.full(4, 1e-12)  # a noiseless prediction: the gain is the area itself
+    mean = np.array([2.5, 2.5, 0.5, 4.0])
+    log_cost = np.array([0.5, 1.5, -1.0, 2.5])
+    gain = front.gain(mean, sure, log_cost, top=3.0)
+    # 2.5 at 0.5 lifts [0.5, 1) by 1.5 and [1, 2) by 0.5; at 1.5 only [1.5, 2) by 0.5.
+    # 0.5 below the front lifts [-1, 0) over the floor; 4.0 past it lifts [2.5, 3) by 1.
+    assert gain == pytest.approx([1.5 * 0.5 + 0.5 * 1.0, 0.5 * 0.5, 0.5 * 1.0, 1.0 * 0.5])
+    # A cheap step that gains a sliver is worth less than a dear one that lifts the top.
+    assert gain[1] < gain[3]
+
+
 def test_a_big_study_fits_its_models_on_the_trials_nearest_the_front() -> None:
     snapshot = Snapshot(spec(max_points=20, initial_trials=2))
     run(snapshot, 34, batch=4)
