@@ -1,6 +1,6 @@
 """bench/carbs runs end to end: every optimizer spends its budget, report and plots written.
 
-A smoke test only: a hundredth of the cost and one seed check the ledger, the server
+A smoke test only: 1/5000 of the cost and one seed check the ledger, the server
 path and the adapters, never how well anything optimizes.
 """
 
@@ -21,7 +21,7 @@ def test_a_small_run_writes_results_report_and_plots(tmp_path: Path) -> None:
         "--seeds",
         "1",
         "--budget-scale",
-        "0.01",
+        "0.0002",
         "--out",
         str(tmp_path),
     )
