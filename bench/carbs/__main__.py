@@ -67,7 +67,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             if run["status"] != "ok":
                 print(run["message"], file=sys.stderr)
-    (args.out / "results.json").write_text(json.dumps({"runs": runs}))
+            # Written after every run: a stopped bench keeps what it finished.
+            partial = args.out / "results.json.partial"
+            partial.write_text(json.dumps({"runs": runs}))
+            partial.replace(args.out / "results.json")
     print(write_report(runs, args.out))
     return 0 if all(r["status"] == "ok" for r in runs) else 1
 

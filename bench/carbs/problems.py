@@ -41,6 +41,8 @@ class Problem:
     """Hypervolume reference point: (objective, log10 cost), both minimized."""
     exponents: dict[str, float] = field(default_factory=dict)
     """Known exponents of parameters as power laws in cost along the optimal front."""
+    optimum: Callable[[float], Params] | None = None
+    """The best settings at a cost, where known (the plots draw the true front)."""
 
 
 def chinchilla_lr(n: float) -> float:
@@ -94,6 +96,7 @@ PROBLEMS: dict[str, Problem] = {
             "tokens": ALPHA / (ALPHA + BETA),
             "lr": LR_SHIFT * BETA / (ALPHA + BETA),
         },
+        optimum=chinchilla_optimum,
     ),
     "mlp-digits": Problem(
         name="mlp-digits",

@@ -7,8 +7,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from bench.carbs import metrics
-from bench.carbs.problems import PROBLEMS
+from bench.carbs.problems import PROBLEMS, Params, Problem
+from tunehub.server.analysis import scaling
 
 OURS = "tunehub-carbs"
 
@@ -75,14 +78,12 @@ def _exponents(runs: Sequence[dict[str, Any]]) -> list[str]:
         "| problem | optimizer | seed | parameter | found | true | error |",
         "|---|---|---:|---|---:|---:|---:|",
     ]
-    any_row = False
-    for run in runs:
+    by_parameter: dict[tuple[str, str], list[float]] = {}
+    for run in sorted(runs, key=lambda r: (r["problem"], r["seed"])):
         problem = PROBLEMS[run["problem"]]
         if run["status"] != "ok" or not problem.exponents or run["optimizer"] != OURS:
             continue
-        found = metrics.found_exponents(
-            run["evaluations"], problem.total_cost, list(problem.exponents)
-        )
+        found = metrics.found_exponents(run["evaluations"], _total(run), list(problem.exponents))
         for name, true in problem.exponents.items():
             if name in found:
                 error = abs(found[name] - true) / abs(true)
@@ -90,8 +91,18 @@ def _exponents(runs: Sequence[dict[str, Any]]) -> list[str]:
                     f"| {run['problem']} | {run['optimizer']} | {run['seed']} | {name} | "
                     f"{found[name]:.3f} | {true:.3f} | {error:.0%} |"
                 )
-                any_row = True
-    return rows if any_row else []
+                by_parameter.setdefault((run["problem"], name), []).append(found[name])
+    if not by_parameter:
+        return []
+    summary = ["", "Median over seeds of the exponent found:", ""]
+    for (problem_name, name), values in by_parameter.items():
+        true = PROBLEMS[problem_name].exponents[name]
+        median = statistics.median(values)
+        summary.append(
+            f"- {problem_name} {name}: {median:.3f} against {true:.3f} "
+            f"({abs(median - true) / abs(true):.0%} off, {len(values)} seeds)"
+        )
+    return rows + summary
 
 
 def _plots(runs: Sequence[dict[str, Any]], out: Path) -> None:
@@ -115,26 +126,38 @@ def _plots(runs: Sequence[dict[str, Any]], out: Path) -> None:
         left.set(xscale="log", xlabel="cost spent", ylabel="hypervolume (objective, log10 cost)")
         left.set_title(f"{name}: median over seeds")
         left.legend(fontsize=8)
-        for run in runs:
-            if (
-                run["problem"] != name
-                or run["status"] != "ok"
-                or run["seed"] != min(r["seed"] for r in runs)
-            ):
+        first_seed = min(r["seed"] for r in runs if r["problem"] == name)
+        for run in sorted(runs, key=lambda r: r["optimizer"]):
+            if run["problem"] != name or run["status"] != "ok" or run["seed"] != first_seed:
                 continue
             within = [e for e in run["evaluations"] if e["spent"] <= _total(run)]
-            right.scatter(
-                [e["cost"] for e in within],
-                [e["objective"] for e in within],
-                s=8,
-                label=run["optimizer"],
-                alpha=0.6,
+            costs, values = [e["cost"] for e in within], [e["objective"] for e in within]
+            front = scaling.cost_front(costs, values, maximize=False)
+            right.step(
+                [costs[i] for i in front],
+                [values[i] for i in front],
+                where="post",
+                label=f"{run['optimizer']} ({len(within)} trials)",
+                linewidth=2.5 if run["optimizer"] == OURS else 1.2,
+            )
+        if problem.optimum is not None:
+            grid = np.geomspace(1e-3, 1e9, 400)
+            inside = [p for p in map(problem.optimum, grid) if _inside(problem, p)]
+            best = [problem.evaluate(p) for p in inside]
+            right.plot(
+                [c for _, c in best], [v for v, _ in best], "k--", linewidth=1, label="true front"
             )
         right.set(
             xscale="log", xlabel="cost", ylabel=problem.objective, ylim=(None, problem.reference[0])
         )
-        right.set_title("every trial of the first seed")
+        right.set_title(f"Pareto front of each optimizer, seed {first_seed}")
         right.legend(fontsize=8)
         figure.tight_layout()
         figure.savefig(out / f"{name}.png", dpi=110)
         plt.close(figure)
+
+
+def _inside(problem: Problem, params: Params) -> bool:
+    """Whether closed-form settings respect the bounds (where one binds, they are not
+    the best inside the box)."""
+    return all(spec["low"] <= params[name] <= spec["high"] for name, spec in problem.space.items())
