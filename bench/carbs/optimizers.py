@@ -51,7 +51,9 @@ def _tunehub(policy: str, multi_objective: bool) -> Run:
             if multi_objective
             else problem.objective
         )
-        with tunehub.Client(url) as client:
+        # Asks of a model-based policy on a busy machine can take minutes: the bench
+        # scores quality at equal cost, not ask latency (bench/gp_latency.py does).
+        with tunehub.Client(url, timeout=600.0) as client:
             study = client.create_study(
                 name=f"carbs-{policy}-{problem.name}-{seed}-{uuid.uuid4().hex[:8]}",
                 space=problem.space,
