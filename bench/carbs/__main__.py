@@ -7,12 +7,14 @@ worker processes (``--workers`` at a time) against one live Tunehub server on
 SQLite. The score is the hypervolume of (objective, log10 cost) against the cost
 spent; on ``chinchilla`` the exponents of a scaling-law fit over each run's front
 are compared with the true ones. Writes ``results.json``, ``report.md`` and plots
-to ``--out`` (bench/results/carbs); ``--report-from`` re-renders from results.
+to ``--out`` (bench/results/carbs); ``--report-from`` re-renders from results
+files (``.json`` or ``.json.gz``), merging them.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import multiprocessing
 import sys
@@ -36,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.report_from:
-        runs = [r for path in args.report_from for r in json.loads(path.read_text())["runs"]]
+        runs = [r for path in args.report_from for r in _read_runs(path)]
         print(write_report(runs, args.out))
         return 0
     problems, optimizers = args.problems.split(","), args.optimizers.split(",")
@@ -73,6 +75,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             partial.replace(args.out / "results.json")
     print(write_report(runs, args.out))
     return 0 if all(r["status"] == "ok" for r in runs) else 1
+
+
+def _read_runs(path: Path) -> list[dict[str, Any]]:
+    """The runs of a ``results.json`` (or a gzipped one, as the committed runs are)."""
+    data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    runs: list[dict[str, Any]] = json.loads(data)["runs"]
+    return runs
 
 
 if __name__ == "__main__":

@@ -219,12 +219,7 @@ class _Search:
             logs = np.log([done[i].cost or 1.0 for i in costed])
         else:  # no cost to model: the front is the best trial, at cost 0
             costed, logs = list(range(len(done))), np.zeros(len(done))
-        self.front = _front(
-            [done[i] for i in costed],
-            logs,
-            y[costed],
-            floor=float(y.min()),
-        )
+        self.front = _front([done[i] for i in costed], logs, y[costed], floor=float(y.min()))
         centres = np.nan_to_num([search.to_search(t.params) for t in self.front.members])
         keep = _nearest(search, done, centres, options.max_points)
         self.fit_points = len(keep)
