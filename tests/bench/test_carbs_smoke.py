@@ -37,3 +37,16 @@ def test_a_small_run_writes_results_report_and_plots(tmp_path: Path) -> None:
     assert "tunehub-carbs" in report and "| chinchilla |" in report
     assert (tmp_path / "chinchilla.png").stat().st_size > 10_000
     assert "tunehub-carbs" in done.stdout
+
+
+def test_the_committed_run_renders_the_readme_verdict(tmp_path: Path) -> None:
+    """The README's table comes from the committed results: re-rendering them says so."""
+    done = run_bench(
+        "carbs", "--report-from", "bench/figures/carbs/results.json.gz", "--out", str(tmp_path)
+    )
+    for problem in ("chinchilla", "mlp-digits"):
+        assert f"- {problem}: tunehub-carbs" in done.stdout
+        line = next(x for x in done.stdout.splitlines() if x.startswith(f"- {problem}:"))
+        assert line.endswith("higher? yes"), line
+    assert "chinchilla n_params" in done.stdout
+    assert (tmp_path / "mlp-digits.png").stat().st_size > 10_000
