@@ -38,17 +38,18 @@ def curve(
     return [hypervolume_at(evaluations, s, reference) for s in spends(total)]
 
 
+def cost_front(evaluations: Sequence[Mapping[str, Any]], total: float) -> list[Mapping[str, Any]]:
+    """The run's (cost, objective) Pareto front within its budget, cheapest first."""
+    within = [e for e in evaluations if e["spent"] <= total and e["cost"] > 0]
+    costs, values = [e["cost"] for e in within], [e["objective"] for e in within]
+    return [within[i] for i in scaling.cost_front(costs, values, maximize=False)]
+
+
 def found_exponents(
     evaluations: Sequence[Mapping[str, Any]], total: float, names: Sequence[str]
 ) -> dict[str, float]:
     """Exponents of the parameters as power laws in cost over the run's cost front."""
-    within = [e for e in evaluations if e["spent"] <= total and e["cost"] > 0]
-    front = [
-        within[i]
-        for i in scaling.cost_front(
-            [e["cost"] for e in within], [e["objective"] for e in within], maximize=False
-        )
-    ]
+    front = cost_front(evaluations, total)
     laws = scaling.parameter_laws(
         np.array([e["cost"] for e in front], dtype=float), [e["params"] for e in front], names
     )

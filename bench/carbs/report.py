@@ -11,7 +11,6 @@ import numpy as np
 
 from bench.carbs import metrics
 from bench.carbs.problems import PROBLEMS, Params, Problem
-from tunehub.server.analysis import scaling
 
 OURS = "tunehub-carbs"
 
@@ -130,14 +129,13 @@ def _plots(runs: Sequence[dict[str, Any]], out: Path) -> None:
         for run in sorted(runs, key=lambda r: r["optimizer"]):
             if run["problem"] != name or run["status"] != "ok" or run["seed"] != first_seed:
                 continue
-            within = [e for e in run["evaluations"] if e["spent"] <= _total(run)]
-            costs, values = [e["cost"] for e in within], [e["objective"] for e in within]
-            front = scaling.cost_front(costs, values, maximize=False)
+            trials = sum(e["spent"] <= _total(run) for e in run["evaluations"])
+            front = metrics.cost_front(run["evaluations"], _total(run))
             right.step(
-                [costs[i] for i in front],
-                [values[i] for i in front],
+                [e["cost"] for e in front],
+                [e["objective"] for e in front],
                 where="post",
-                label=f"{run['optimizer']} ({len(within)} trials)",
+                label=f"{run['optimizer']} ({trials} trials)",
                 linewidth=2.5 if run["optimizer"] == OURS else 1.2,
             )
         if problem.optimum is not None:
