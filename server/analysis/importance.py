@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.ensemble import RandomForestRegressor
 
 from tunehub.server.space.encoding import ParamSpecs, SpaceEncoder
 from tunehub.space import ParamValue
@@ -65,6 +64,8 @@ def parameter_importance(
     inactive = np.isnan(x)
     x[inactive] = _INACTIVE
     inactive_share = inactive.mean(axis=0)
+
+    from sklearn.ensemble import RandomForestRegressor  # imported on first use: it is slow
 
     forest = RandomForestRegressor(
         n_estimators=N_TREES,

@@ -11,10 +11,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import torch
-from botorch.utils.multi_objective.box_decompositions.dominated import (
-    DominatedPartitioning,
-)
 
 from tunehub.schema import Direction, StudySpec
 
@@ -84,6 +80,11 @@ def hypervolume(front: npt.NDArray[np.float64], reference: Sequence[float]) -> f
         return 0.0
     if front.shape[1] == 1:  # one objective: the length from the best value to the bound
         return max(0.0, float(reference[0]) - float(front.min()))
+    import torch  # only hypervolumes need it; a plain server starts without torch
+    from botorch.utils.multi_objective.box_decompositions.dominated import (
+        DominatedPartitioning,
+    )
+
     ref = torch.as_tensor(np.asarray(reference), dtype=torch.double)
     y = torch.as_tensor(front, dtype=torch.double)
     # BoTorch's partitioning maximizes: negate both.

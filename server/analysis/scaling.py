@@ -16,8 +16,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import minimize_scalar
-from scipy.stats import theilslopes
 
 from tunehub.server.analysis.pareto import staircase
 
@@ -69,6 +67,8 @@ def power_law(cost: Array, y: Array) -> PowerLaw | None:
     x, z = np.log(cost[keep]), np.log(y[keep])
     # Theil-Sen: the front's cheap end often holds a poor configuration that is only
     # there for being cheap; one such point must not turn the law around.
+    from scipy.stats import theilslopes  # scipy.stats is slow to import: only fits pay
+
     slope, intercept, _, _ = theilslopes(z, x, method="joint")
     return PowerLaw(math.exp(intercept), float(slope), _r2(x, z, slope, intercept), int(keep.sum()))
 
@@ -94,6 +94,8 @@ def objective_law(cost: Array, value: Array, maximize: bool) -> ObjectiveLaw | N
     grid = np.geomspace(1e-4, 10.0, ASYMPTOTE_GRID)
     best = max(range(len(grid)), key=lambda i: fit(float(grid[i])).r2)
     low, high = grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)]
+    from scipy.optimize import minimize_scalar
+
     refined = minimize_scalar(
         lambda log_step: -fit(math.exp(log_step)).r2,
         bounds=(math.log(low), math.log(high)),

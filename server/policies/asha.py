@@ -30,7 +30,6 @@ from tunehub.server.policies.base import (
     Suggestion,
     TrialRecord,
 )
-from tunehub.server.policies.mobster import sampled_params
 from tunehub.server.policies.rungs import milestone_step, top_count
 from tunehub.server.policies.schedulers import (
     SchedulerOptions,
@@ -42,6 +41,7 @@ from tunehub.server.policies.schedulers import (
     live_trials,
     ranked,
 )
+from tunehub.server.policies.searchers import sampled_params
 
 
 class ASHAOptions(SchedulerOptions):

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tunehub.server.policies.base import StudyView, Suggestion, TrialRecord
-from tunehub.server.policies.mobster import sampled_params
 from tunehub.server.policies.rungs import extended_bracket, hyperband_bracket, rung_at
 from tunehub.server.policies.schedulers import (
     SchedulerOptions,
@@ -37,6 +36,7 @@ from tunehub.server.policies.schedulers import (
     live_trials,
     ranked,
 )
+from tunehub.server.policies.searchers import sampled_params
 
 
 @dataclass

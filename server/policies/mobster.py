@@ -36,7 +36,6 @@ from tunehub.schema import Direction, TrialState
 from tunehub.server.policies import gp_model
 from tunehub.server.policies.base import StudyView, TrialRecord
 from tunehub.server.policies.gp_predictive import PluginLogEI
-from tunehub.server.policies.random import random_params
 from tunehub.server.policies.rungs import rung_at
 from tunehub.server.policies.schedulers import budgets_of, fidelity_of
 from tunehub.space import ParamValue
@@ -45,16 +44,7 @@ MAX_POINTS = 400
 """Most recent completed trials the model is fitted to, bounding each ask's fit."""
 
 
-def sampled_params(view: StudyView, number: int, searcher: str) -> dict[str, ParamValue]:
-    """The configuration of trial ``number`` from ``searcher`` (``random`` or ``gp``)."""
-    if searcher == "gp":
-        params = _model_based(view, number)
-        if params is not None:
-            return params
-    return random_params(view, number)
-
-
-def _model_based(view: StudyView, number: int) -> dict[str, ParamValue] | None:
+def model_based(view: StudyView, number: int) -> dict[str, ParamValue] | None:
     objective = view.spec.objectives[0]
     completed = [
         t

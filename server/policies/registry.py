@@ -2,40 +2,47 @@
 
 from __future__ import annotations
 
+import functools
+import importlib
+
 from pydantic import BaseModel, ValidationError
 
 from tunehub.schema import PolicySpec, StudySpec
-from tunehub.server.policies.asha import ASHAPolicy
 from tunehub.server.policies.base import Policy, PolicySpecError
-from tunehub.server.policies.carbs import CarbsPolicy
-from tunehub.server.policies.dehb import DEHBPolicy
-from tunehub.server.policies.gp import GPPolicy
-from tunehub.server.policies.hyperband import HyperbandPolicy
-from tunehub.server.policies.random import RandomPolicy
-from tunehub.server.policies.sobol import SobolPolicy
 
-POLICIES: dict[str, type[Policy]] = {
-    cls.name: cls
-    for cls in (
-        RandomPolicy,
-        SobolPolicy,
-        GPPolicy,
-        HyperbandPolicy,
-        ASHAPolicy,
-        DEHBPolicy,
-        CarbsPolicy,
-    )
+_WHERE: dict[str, str] = {
+    "random": "random:RandomPolicy",
+    "sobol": "sobol:SobolPolicy",
+    "gp": "gp:GPPolicy",
+    "hyperband": "hyperband:HyperbandPolicy",
+    "asha": "asha:ASHAPolicy",
+    "dehb": "dehb:DEHBPolicy",
+    "carbs": "carbs:CarbsPolicy",
 }
+"""Each policy's module and class. Modules are imported on first use, so a server
+whose studies never name a model-based policy starts without torch."""
+
+POLICY_NAMES: tuple[str, ...] = tuple(sorted(_WHERE))
+
+
+@functools.cache
+def policy_class(name: str) -> type[Policy]:
+    """The class of policy ``name``; ``KeyError`` when there is none."""
+    module, cls = _WHERE[name].split(":")
+    found: type[Policy] = getattr(importlib.import_module(f"tunehub.server.policies.{module}"), cls)
+    if found.name != name:
+        raise RuntimeError(f"{module}.{cls} names itself {found.name!r}, not {name!r}")
+    return found
 
 
 def parse_options(spec: PolicySpec) -> BaseModel:
     """Validate the options of ``spec`` against its policy; raises ``PolicySpecError``."""
-    cls = POLICIES.get(spec.name)
-    if cls is None:
+    if spec.name not in _WHERE:
         raise PolicySpecError(
             "policy.name",
-            f"unknown policy {spec.name!r}: choose one of {sorted(POLICIES)}",
+            f"unknown policy {spec.name!r}: choose one of {list(POLICY_NAMES)}",
         )
+    cls = policy_class(spec.name)
     try:
         return cls.Options.model_validate(spec.options)
     except ValidationError as error:
@@ -53,9 +60,9 @@ def parse_options(spec: PolicySpec) -> BaseModel:
 def check_policy(spec: StudySpec) -> BaseModel:
     """``parse_options``, then the policy's checks against the rest of the study."""
     options = parse_options(spec.policy)
-    POLICIES[spec.policy.name].check_spec(options, spec)
+    policy_class(spec.policy.name).check_spec(options, spec)
     return options
 
 
 def build_policy(spec: PolicySpec) -> Policy:
-    return POLICIES[spec.name](parse_options(spec))
+    return policy_class(spec.name)(parse_options(spec))

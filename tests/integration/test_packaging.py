@@ -336,6 +336,24 @@ def test_importing_the_sdk_stays_light(wheel_venv: WheelVenv) -> None:
         assert not inner, f"importing the {what} imports {inner}"
 
 
+MODEL_LIBRARIES = {"botorch", "gpytorch", "sklearn", "torch"}
+
+
+def test_the_server_app_starts_without_the_model_libraries(wheel_venv: WheelVenv) -> None:
+    """Every server start (and every test server) would pay seconds for them otherwise."""
+    done = wheel_venv.run(
+        """
+        import json, sys
+        import tunehub.server.api.app
+        print(json.dumps(sorted(sys.modules)))
+        """
+    )
+    assert done.returncode == 0, done.stderr
+    modules = json.loads(done.stdout.splitlines()[-1])
+    heavy = sorted({m.split(".")[0] for m in modules} & MODEL_LIBRARIES)
+    assert not heavy, f"importing the server app imports {heavy}"
+
+
 def test_installed_command_line_runs(wheel_venv: WheelVenv) -> None:
     script = wheel_venv.bin / "tunehub"
     assert script.read_text().splitlines()[0] == f"#!{wheel_venv.python}"

@@ -9,7 +9,12 @@ import numpy as np
 import tunehub
 from tunehub.schema import Decision, PolicySpec, StudySpec, TrialState
 from tunehub.server.policies.base import PolicySpecError, ReportRecord, StudyView, TrialRecord
-from tunehub.server.policies.registry import POLICIES, build_policy, parse_options
+from tunehub.server.policies.registry import (
+    POLICY_NAMES,
+    build_policy,
+    parse_options,
+    policy_class,
+)
 from tunehub.server.space.params import check_params
 
 SPACE = {
@@ -46,8 +51,10 @@ def suggest(policy: str, next_number: int, count: int, seed: int = 7) -> list[di
     return [dict(s.params) for s in build_policy(v.spec.policy).suggest(v, count)]
 
 
-def test_registry_has_random_and_sobol() -> None:
-    assert {"random", "sobol"} <= set(POLICIES)
+def test_every_registered_policy_loads_under_its_name() -> None:
+    assert {"random", "sobol", "gp", "asha", "hyperband", "dehb", "carbs"} <= set(POLICY_NAMES)
+    for name in POLICY_NAMES:
+        assert policy_class(name).name == name
 
 
 def test_unknown_policy_and_option_name_the_field() -> None:
