@@ -71,6 +71,8 @@ class Client:
         constraints: Sequence[Mapping[str, Any]] = (),
         fidelity: Mapping[str, Any] | None = None,
         cost: Mapping[str, Any] | None = None,
+        instances: Mapping[str, Any] | None = None,
+        cutoff: float | None = None,
         user_attrs: Mapping[str, Any] | None = None,
     ) -> Study:
         """Create a study, or get it when it exists with the same spec (409 otherwise).
@@ -84,7 +86,10 @@ class Client:
         multi-fidelity policies (``hyperband``, ``asha``) hand each trial as
         ``trial.budget``. ``cost``, ``{"unit": "gpu_seconds", "max": 3600}``, says what
         ``tunehub worker`` measures as a trial's cost (a cost told with the result wins)
-        and the most a suggestion may be predicted to cost.
+        and the most a suggestion may be predicted to cost. ``instances``,
+        ``{"train": [...], "test": [...], "par": 10}``, are the problem instances of an
+        algorithm-configuration study (ids, or ``{"id", "features"}``); ``cutoff`` is the
+        seconds a run may take before the worker stops it and tells a timeout.
         """
         body = StudyCreate.model_validate(
             {
@@ -102,6 +107,8 @@ class Client:
                 "constraints": [dict(c) for c in constraints],
                 "fidelity": dict(fidelity) if fidelity is not None else None,
                 "cost": dict(cost) if cost is not None else None,
+                "instances": dict(instances) if instances is not None else None,
+                "cutoff": cutoff,
                 "user_attrs": dict(user_attrs or {}),
             }
         )

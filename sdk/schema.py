@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -157,6 +158,61 @@ class Cost(_Body):
     )
 
 
+class Instance(_Body):
+    """One problem instance of an algorithm-configuration study: an id, and features."""
+
+    id: Label = Field(min_length=1)
+    features: dict[str, float] = Field(default_factory=dict, max_length=1000)
+
+    @field_validator("features")
+    @classmethod
+    def _check_features(cls, features: dict[str, float]) -> dict[str, float]:
+        for name, value in features.items():
+            if not math.isfinite(value):
+                raise ValueError(f"feature {name!r} is {value}: give a finite number")
+        return features
+
+
+def _as_instance(item: Any) -> Any:
+    return {"id": item} if isinstance(item, str) else item
+
+
+InstanceItem = Annotated[Instance, BeforeValidator(_as_instance)]
+"""An instance id (``"poisson-64"``) or ``{"id": ..., "features": {...}}``."""
+
+
+class Instances(_Body):
+    """The instances a configuration is judged on (``train``) and tested on (``test``)."""
+
+    train: list[InstanceItem] = Field(min_length=1, max_length=100_000)
+    test: list[InstanceItem] = Field(default_factory=list, max_length=100_000)
+    par: float | None = Field(
+        default=10.0,
+        ge=1,
+        le=1e6,
+        description="Penalized average runtime: a run stopped at its cutoff counts par x "
+        "cutoff on the first objective, when that is minimized (PAR10); null keeps the value "
+        "told with the timeout.",
+    )
+
+    @model_validator(mode="after")
+    def _check_ids(self) -> Instances:
+        seen: dict[str, str] = {}
+        for part, items in (("train", self.train), ("test", self.test)):
+            for i, item in enumerate(items):
+                where = f"{part}[{i}]"
+                if item.id in seen:
+                    raise ValueError(
+                        f"instance id {item.id!r} at {where} is also at {seen[item.id]}: "
+                        "ids must be unique across train and test"
+                    )
+                seen[item.id] = where
+        return self
+
+    def by_id(self) -> dict[str, Instance]:
+        return {item.id: item for item in (*self.train, *self.test)}
+
+
 class StudySpec(_Body):
     """Everything that defines how a study searches; two creates agree when their specs do."""
 
@@ -196,6 +252,18 @@ class StudySpec(_Body):
         default=None,
         description="What a trial's cost counts and its ceiling; without it, a cost told "
         "with a result is still stored, and workers measure wall seconds.",
+    )
+    instances: Instances | None = Field(
+        default=None,
+        description="Problem instances for algorithm configuration: each trial runs one "
+        "configuration on one instance.",
+    )
+    cutoff: float | None = Field(
+        default=None,
+        gt=0,
+        allow_inf_nan=False,
+        description="Seconds a trial may run: a worker stops it there and tells a timeout. "
+        "A policy may give a trial a lower cutoff of its own (adaptive capping).",
     )
 
     @field_validator("space")
@@ -313,6 +381,8 @@ class TrialOut(BaseModel):
     params: dict[str, ParamValue]
     budget: float | None = None
     instance: str | None = None
+    cutoff: float | None = None
+    timed_out: bool = False
     parent_id: int | None = None
     worker: str | None = None
     values: dict[str, float] | None = None
@@ -353,6 +423,10 @@ class TellRequest(_Body):
     cost: float | None = None
     error: LongText | None = None
     retry: bool = False
+    timed_out: bool = False
+    """The run hit its cutoff. On a study whose first objective is minimized and whose
+    instances set ``par``, that objective is stored as par x cutoff; otherwise the values
+    told are kept, and a timeout without values is a failed trial."""
     """With ``state: failed``: the trial failed for a reason outside its configuration
     (its process or node died), so the server queues it again, as a pending trial whose
     parent is this one, while the study's ``max_retries`` allows."""
@@ -364,13 +438,22 @@ class TellRequest(_Body):
                 f"state {self.state.value!r} cannot be told: use completed, failed, pruned "
                 "or stopped"
             )
-        if self.values is None and self.state in (None, TrialState.COMPLETED):
+        if (
+            self.values is None
+            and self.state in (None, TrialState.COMPLETED)
+            and not self.timed_out
+        ):
             raise ValueError(
                 "values is missing: a completed trial needs its objective values, "
                 'e.g. {"values": {"loss": 0.3}}, or tell {"state": "failed"}'
             )
         if self.cost is not None and not (math.isfinite(self.cost) and self.cost >= 0):
             raise ValueError(f"cost is {self.cost}: give a finite number >= 0")
+        if self.timed_out and self.state not in (None, TrialState.COMPLETED):
+            raise ValueError(
+                f"timed_out applies to completed trials, not {self.state.value!r}: "
+                'tell {"timed_out": true} with the values reached, if any'
+            )
         if self.retry and self.state != TrialState.FAILED:
             raise ValueError(
                 'retry applies to failed trials: tell {"state": "failed", "retry": true}'
@@ -381,6 +464,9 @@ class TellRequest(_Body):
 class EnqueueRequest(_Body):
     params: dict[str, ParamValue]
     request_id: Label | None = Field(default=None, min_length=1, max_length=128)
+    instance: Label | None = Field(
+        default=None, description="Run the configuration on this instance of the study."
+    )
 
 
 class HeartbeatResponse(BaseModel):

@@ -93,9 +93,11 @@ class Study:
                 self.client.heartbeats.add(trial.id, min(grace / 4, 60.0))
         return trials
 
-    def enqueue(self, params: Mapping[str, ParamValue]) -> TrialOut:
-        """Queue a configuration ahead of the policy's suggestions."""
-        body = {"params": dict(params), "request_id": uuid.uuid4().hex}
+    def enqueue(self, params: Mapping[str, ParamValue], *, instance: str | None = None) -> TrialOut:
+        """Queue a configuration ahead of the policy's suggestions (on ``instance``, if given)."""
+        body: dict[str, Any] = {"params": dict(params), "request_id": uuid.uuid4().hex}
+        if instance is not None:
+            body["instance"] = instance
         return TrialOut.model_validate(
             self.client.request("POST", f"/studies/{self.id}/enqueue", json=body)
         )
@@ -259,6 +261,26 @@ class Trial:
         return self.info.budget
 
     @property
+    def instance(self) -> str | None:
+        """The id of the problem instance to run on, in an algorithm-configuration study."""
+        return self.info.instance
+
+    @property
+    def instance_features(self) -> dict[str, float]:
+        """The features the study declares for ``instance`` (empty when none)."""
+        declared = self.study.info.instances
+        if declared is None or self.info.instance is None:
+            return {}
+        found = declared.by_id().get(self.info.instance)
+        return dict(found.features) if found is not None else {}
+
+    @property
+    def cutoff(self) -> float | None:
+        """Seconds this run may take: its own (capped) cutoff, else the study's."""
+        own = self.info.cutoff
+        return own if own is not None else self.study.info.cutoff
+
+    @property
     def parent_id(self) -> int | None:
         return self.info.parent_id
 
@@ -296,6 +318,22 @@ class Trial:
         """Complete the trial with its objective value(s)."""
         return self._tell(
             TellRequest(values=self._values(value), metrics=self._metrics(metrics), cost=cost)
+        )
+
+    def timeout(
+        self,
+        value: Value | None = None,
+        *,
+        metrics: Mapping[str, Any] | None = None,
+        cost: float | None = None,
+    ) -> TrialOut:
+        """Tell that the run hit its cutoff, with the values it reached, if any.
+
+        A study with instances scores a minimized first objective as ``par x cutoff``.
+        """
+        values = None if value is None else self._values(value)
+        return self._tell(
+            TellRequest(values=values, metrics=self._metrics(metrics), cost=cost, timed_out=True)
         )
 
     def fail(self, error: str = "", *, metrics: Mapping[str, Any] | None = None) -> TrialOut:

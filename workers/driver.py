@@ -106,6 +106,16 @@ class _Running:
     force_at: float = math.inf
     stop_seen_at: float | None = None
     """When a heartbeat first answered stop (the trial's code may have heard it too)."""
+    launched_at: float = 0.0
+    deadline: float = math.inf
+    """When the worker ends a run its task did not cut off itself (code that ignores the
+    alarm, or a long call into C), on the monotonic clock."""
+    timed_out: bool = False
+
+
+def _start_slack(cutoff: float) -> float:
+    """Time beyond the cutoff for a task to start: the task times its own run."""
+    return max(10.0, cutoff)
 
 
 @dataclass
@@ -257,7 +267,16 @@ class Worker:
             "name": f"tunehub:{entry.study.name}:{trial.number}",
         }
         ref = self._remote.options(**options).remote(spec)
-        self._running[ref] = _Running(trial, entry, ref, last_beat=time.monotonic())
+        now = time.monotonic()
+        cutoff = trial.cutoff if trial.cutoff is not None else entry.study.info.cutoff
+        self._running[ref] = _Running(
+            trial,
+            entry,
+            ref,
+            last_beat=now,
+            launched_at=now,
+            deadline=now + cutoff + _start_slack(cutoff) if cutoff is not None else math.inf,
+        )
         quota_left = self.options.max_trials is None or self._launched < self.options.max_trials
         if trial.retries == 0 and quota_left:
             self._launched += 1
@@ -341,24 +360,8 @@ class Worker:
     def _outcome_request(self, running: _Running) -> TellRequest | None:
         try:
             outcome = ray.get(running.ref)
-        except ray.exceptions.TaskCancelledError:
-            return TellRequest(
-                state=running.cancelled or TrialState.STOPPED, error=self._why(running)
-            )
-        except ray.exceptions.RayTaskError as error:
-            if running.cancelled is not None:
-                return TellRequest(state=running.cancelled, error=self._why(running))
-            return TellRequest(
-                state=TrialState.FAILED, error=_clip(f"the trial's task failed:\n{error}")
-            )
-        except ray.exceptions.RayError as error:  # its process or node died
-            if running.cancelled is not None:
-                return TellRequest(state=running.cancelled, error=self._why(running))
-            return TellRequest(
-                state=TrialState.FAILED,
-                error=_clip(f"the trial's Ray worker was lost ({type(error).__name__}): {error}"),
-                retry=True,
-            )
+        except ray.exceptions.RayError as error:
+            return self._lost_outcome(running, error)
         if outcome.kind == "told":
             self._count_told(running.trial.id)
             return None
@@ -366,9 +369,32 @@ class Worker:
         cost = measured_cost(running.study.study.info.cost, outcome.wall_seconds, gpus)
         if outcome.kind == "completed":
             return TellRequest(values=outcome.values, metrics=outcome.metrics, cost=cost)
+        if outcome.kind == "timed_out":
+            return TellRequest(timed_out=True, metrics=outcome.metrics, cost=cost)
         state = TrialState.PRUNED if outcome.kind == "pruned" else TrialState.FAILED
         text = None if outcome.error is None else _clip(outcome.error)
         return TellRequest(state=state, error=text, metrics=outcome.metrics, cost=cost)
+
+    def _lost_outcome(self, running: _Running, error: ray.exceptions.RayError) -> TellRequest:
+        """What to tell for a task that ended without an outcome: cut off, cancelled or lost."""
+        if running.timed_out:
+            gpus = running.study.resources.get("GPU", 0.0)
+            wall = time.monotonic() - running.launched_at
+            cost = measured_cost(running.study.study.info.cost, wall, gpus)
+            return TellRequest(timed_out=True, cost=cost)
+        if running.cancelled is not None:
+            return TellRequest(state=running.cancelled, error=self._why(running))
+        if isinstance(error, ray.exceptions.TaskCancelledError):
+            return TellRequest(state=TrialState.STOPPED, error=self._why(running))
+        if isinstance(error, ray.exceptions.RayTaskError):
+            return TellRequest(
+                state=TrialState.FAILED, error=_clip(f"the trial's task failed:\n{error}")
+            )
+        return TellRequest(  # its process or node died
+            state=TrialState.FAILED,
+            error=_clip(f"the trial's Ray worker was lost ({type(error).__name__}): {error}"),
+            retry=True,
+        )
 
     def _why(self, running: _Running) -> str:
         if running.cancelled == TrialState.PRUNED:
@@ -445,7 +471,10 @@ class Worker:
 
     def _enforce_deadline(self, now: float) -> None:
         for running in list(self._running.values()):
-            if running.cancelled is None and now >= self._stop_deadline:
+            if running.cancelled is None and now >= running.deadline:
+                running.timed_out = True  # told as a timeout, whatever the cancel raises
+                self._cancel(running, TrialState.STOPPED)
+            elif running.cancelled is None and now >= self._stop_deadline:
                 self._cancel(running, TrialState.STOPPED)
             elif running.cancelled is not None and now >= running.force_at:
                 running.force_at = math.inf  # it ignored the interrupt: end its process

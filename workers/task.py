@@ -8,14 +8,17 @@ tell, and the worker then knows it from Ray.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import signal
 import subprocess
 import sys
+import threading
 import time
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -28,7 +31,12 @@ from tunehub.study import Study, Trial
 from tunehub.workers import checkpoints
 from tunehub.workers.entrypoints import Command, Entrypoint, Work
 
-OutcomeKind = Literal["completed", "failed", "pruned", "told"]
+OutcomeKind = Literal["completed", "failed", "pruned", "told", "timed_out"]
+
+
+class CutoffReached(BaseException):
+    """Raised in the trial's code when its cutoff runs out (a BaseException, so the
+    trial's own ``except Exception`` does not swallow it)."""
 
 
 @dataclass(frozen=True)
@@ -87,9 +95,12 @@ def run_trial(spec: TaskSpec) -> Outcome:
     gpus = _gpu_ids()
     try:
         if isinstance(spec.work, Entrypoint):
-            outcome = _run_function(spec.work, trial)
+            with _cutoff_alarm(trial.cutoff):
+                outcome = _run_function(spec.work, trial)
         else:
             outcome = _run_command(spec, spec.work, trial, gpus)
+    except CutoffReached:
+        outcome = Outcome("timed_out")
     except TrialPruned:
         outcome = Outcome("pruned")
     except Exception:
@@ -104,6 +115,30 @@ def run_trial(spec: TaskSpec) -> Outcome:
         "node": platform.node(),
     }
     return outcome
+
+
+@contextlib.contextmanager
+def _cutoff_alarm(cutoff: float | None) -> Iterator[None]:
+    """Raise ``CutoffReached`` in the trial's code once ``cutoff`` seconds have passed.
+
+    The clock starts here, with the trial's own code, so a slow task start (a new Ray
+    worker process, imports) is not charged to the run. Off the main thread no signal
+    can be delivered; the worker's own deadline then ends the run.
+    """
+    if cutoff is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expired(signum: int, frame: object) -> None:
+        raise CutoffReached
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, cutoff)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _run_function(work: Entrypoint, trial: WorkerTrial) -> Outcome:
@@ -140,7 +175,10 @@ def _run_command(spec: TaskSpec, work: Command, trial: WorkerTrial, gpus: list[s
             work.line, shell=True, env=env, stdout=out, stderr=err, start_new_session=True
         )
         try:
-            code = process.wait()
+            code = process.wait(timeout=trial.cutoff)
+        except subprocess.TimeoutExpired:
+            _kill_group(process)
+            return Outcome("timed_out")
         except BaseException:  # cancelled (KeyboardInterrupt) or the task is torn down
             _kill_group(process)
             raise

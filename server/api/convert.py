@@ -39,6 +39,8 @@ def trial_out(row: sa.Row[Any]) -> TrialOut:
         params=row.params,
         budget=row.budget,
         instance=row.instance,
+        cutoff=row.cutoff,
+        timed_out=row.timed_out,
         parent_id=row.parent_id,
         worker=row.worker,
         values=row.values,

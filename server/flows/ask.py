@@ -142,6 +142,21 @@ def _plan(conn: sa.Connection, study_id: int, request: AskRequest) -> _Plan | No
     return _Plan(study_id, study.spec, study.trial_count, fingerprint, suggestions)
 
 
+def _check_instance(spec: StudySpec, instance: str | None) -> None:
+    if instance is None:
+        return
+    if spec.instances is None:
+        raise Invalid(
+            f"instance {instance!r}: this study declares no instances; leave instance out",
+            field="instance",
+        )
+    if instance not in spec.instances.by_id():
+        raise Invalid(
+            f"instance {instance!r} is not one of the study's train or test instances",
+            field="instance",
+        )
+
+
 def enqueue(engine: Engine, study_id: int, request: EnqueueRequest) -> tuple[sa.Row[Any], bool]:
     """Queue a known configuration ahead of the policy; ``(trial, created)``."""
 
@@ -161,12 +176,15 @@ def enqueue(engine: Engine, study_id: int, request: EnqueueRequest) -> tuple[sa.
             params = check_params(spec.space, request.params)
         except ParamError as error:
             raise Invalid(str(error), field=f"params.{error.field}") from error
+        _check_instance(spec, request.instance)
         now = time.time()
         (row,) = trial_store.insert_trials(
             conn,
             study_id=study_id,
             first_number=study.trial_count,
-            suggestions=[Suggestion(params=params, meta={"enqueued": True})],
+            suggestions=[
+                Suggestion(params=params, instance=request.instance, meta={"enqueued": True})
+            ],
             state=TrialState.PENDING,
             worker=None,
             request_id=None,
@@ -230,6 +248,7 @@ def queue_retry(
                 params=row.params,
                 budget=row.budget,
                 instance=row.instance,
+                cutoff=row.cutoff,
                 parent_id=row.id,
                 meta={**(row.policy_meta or {}), "retry_of": row.number},
             )

@@ -57,7 +57,7 @@ def tell(engine: Engine, trial_id: int, request: TellRequest) -> sa.Row[Any]:
             raise NotFound(f"trial {trial_id} does not exist")
         trial, spec_text = found
         spec = study_store.parse_spec(spec_text)
-        outcome = _outcome(spec, request)
+        outcome = _outcome(spec, request, trial.cutoff)
         state = TrialState(trial.state)
         if state == TrialState.PENDING:
             raise Conflict(
@@ -175,7 +175,19 @@ def _has_retry(conn: sa.Connection, trial_id: int) -> bool:
     return conn.execute(query).first() is not None
 
 
-def _outcome(spec: StudySpec, request: TellRequest) -> dict[str, Any]:
+def penalized_timeout(spec: StudySpec, trial_cutoff: float | None) -> float | None:
+    """What a timed-out run scores on the first objective (PAR: par x cutoff), if anything."""
+    cutoff = trial_cutoff if trial_cutoff is not None else spec.cutoff
+    if cutoff is None or spec.instances is None or spec.instances.par is None:
+        return None
+    if spec.objectives[0].direction != Direction.MINIMIZE:
+        return None
+    return spec.instances.par * cutoff
+
+
+def _outcome(
+    spec: StudySpec, request: TellRequest, trial_cutoff: float | None = None
+) -> dict[str, Any]:
     """The trial columns a tell sets. Non-finite objective values make a failed trial."""
     outcome: dict[str, Any] = {
         "metrics": request.metrics,
@@ -183,7 +195,17 @@ def _outcome(spec: StudySpec, request: TellRequest) -> dict[str, Any]:
         "values": None,
         "value": None,
         "error": request.error,
+        "timed_out": request.timed_out,
     }
+    if request.timed_out:
+        penalty = penalized_timeout(spec, trial_cutoff)
+        if penalty is not None:
+            values = {**(request.values or {}), spec.objectives[0].name: penalty}
+            request = request.model_copy(update={"values": values})
+        elif request.values is None:
+            outcome["state"] = TrialState.FAILED.value
+            outcome["error"] = request.error or "the run hit its cutoff without a result"
+            return outcome
     if request.values is None:
         assert request.state is not None
         outcome["state"] = request.state.value

@@ -27,6 +27,8 @@ class Suggestion:
     params: Mapping[str, ParamValue]
     budget: float | None = None
     instance: str | None = None
+    cutoff: float | None = None
+    """Seconds the run may take, when below the study's cutoff (adaptive capping)."""
     parent_id: int | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
 
@@ -46,6 +48,8 @@ class TrialRecord:
     metrics: Mapping[str, Any] | None
     cost: float | None
     meta: Mapping[str, Any] | None
+    cutoff: float | None = None
+    timed_out: bool = False
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,9 @@ trials = sa.Table(
     sa.Column("params", sa.JSON, nullable=False),
     sa.Column("budget", sa.Float, nullable=True),
     sa.Column("instance", sa.String(200), nullable=True),
+    # Seconds this trial may run, when a policy caps it below the study's cutoff.
+    sa.Column("cutoff", sa.Float, nullable=True),
+    sa.Column("timed_out", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column(
         "parent_id", sa.Integer, sa.ForeignKey("trials.id", ondelete="SET NULL"), nullable=True
     ),

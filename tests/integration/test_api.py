@@ -555,3 +555,51 @@ def test_a_failure_told_with_retry_is_queued_again_up_to_max_retries(api: httpx.
     assert fresh["parent_id"] is None and fresh["number"] == 2  # no number was lost
     bad = api.post(f"/trials/{fresh['id']}/tell", json={"values": {"loss": 1.0}, "retry": True})
     assert bad.status_code == 422 and "retry" in bad.text
+
+
+def test_instances_cutoffs_and_timeouts_scored_as_par10(api: httpx.Client) -> None:
+    instances = {"train": ["p-16", {"id": "p-32", "features": {"n": 32}}], "test": ["p-64"]}
+    runtime = [{"name": "runtime", "direction": "minimize"}]
+    sid = new_study(api, objectives=runtime, instances=instances, cutoff=2.0)["id"]
+    stored = api.get(f"/studies/{sid}").json()
+    assert stored["cutoff"] == 2.0 and stored["instances"]["par"] == 10.0
+    assert stored["instances"]["train"][0] == {"id": "p-16", "features": {}}
+    params = {"C": 1.0, "kernel": "linear", "layers": 2}
+    for instance in ("p-16", "p-64"):
+        queued = api.post(f"/studies/{sid}/enqueue", json={"params": params, "instance": instance})
+        assert queued.status_code == 201, queued.text
+    finished, cut_off = ask(api, sid, count=2)
+    assert (finished["instance"], cut_off["instance"]) == ("p-16", "p-64")
+    done = api.post(f"/trials/{finished['id']}/tell", json={"values": {"runtime": 0.5}})
+    assert done.json()["values"] == {"runtime": 0.5} and done.json()["timed_out"] is False
+    told = {"timed_out": True, "cost": 2.0}
+    timeout = api.post(f"/trials/{cut_off['id']}/tell", json=told)
+    assert timeout.status_code == 200, timeout.text
+    body = timeout.json()
+    assert body["state"] == "completed" and body["timed_out"] is True
+    assert body["values"] == {"runtime": 20.0}  # PAR10: ten times the cutoff
+    # Telling the same timeout again is a no-op; a result instead is a conflict.
+    assert api.post(f"/trials/{cut_off['id']}/tell", json=told).status_code == 200
+    again = api.post(f"/trials/{cut_off['id']}/tell", json={"values": {"runtime": 1.0}})
+    assert again.status_code == 409
+    # An unknown instance, or one on a study without instances, names the field.
+    for study, name in ((sid, "p-128"), (new_study(api)["id"], "p-16")):
+        refused = api.post(f"/studies/{study}/enqueue", json={"params": params, "instance": name})
+        assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "instance"
+    # A quality objective keeps what the timeout told; with nothing told it is a failure.
+    accuracy = [{"name": "acc", "direction": "maximize"}]
+    quality = new_study(api, objectives=accuracy, instances=instances, cutoff=2.0)["id"]
+    kept, lost = ask(api, quality, count=2)
+    reached = {"timed_out": True, "values": {"acc": 0.7}}
+    assert api.post(f"/trials/{kept['id']}/tell", json=reached).json()["values"] == {"acc": 0.7}
+    failed = api.post(f"/trials/{lost['id']}/tell", json={"timed_out": True}).json()
+    assert failed["state"] == "failed" and "cutoff" in failed["error"]
+    duplicate = {"train": ["a", "b"], "test": ["a"]}
+    refused = api.post(
+        "/studies", json={**body_of(duplicate), "name": f"dup-{time.monotonic_ns()}"}
+    )
+    assert refused.status_code == 422 and "test[0]" in refused.text and "train[0]" in refused.text
+
+
+def body_of(instances: dict[str, Any]) -> dict[str, Any]:
+    return {"space": SVM_SPACE, "objectives": [{"name": "runtime"}], "instances": instances}

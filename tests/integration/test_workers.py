@@ -261,6 +261,39 @@ def test_a_policy_stop_cancels_a_trial_that_ignores_it(
     assert (bad.finished_at - bad.started_at).total_seconds() < 15
 
 
+def test_a_run_past_its_cutoff_is_stopped_and_told_as_a_timeout(
+    client: tunehub.Client, url: str, tmp_path: Path
+) -> None:
+    study = client.create_study(
+        name="cutoff",
+        space=x_space(),
+        objectives="runtime",
+        instances={"train": [{"id": "small", "features": {"scale": 0.5}}, "big"]},
+        cutoff=1.5,
+        seed=8,
+    )
+    study.enqueue({"x": 0.2}, instance="small")  # 1 s: within the cutoff
+    study.enqueue({"x": 0.9}, instance="big")  # 9 s: cut off at 1.5 s
+    run_worker(
+        worker_cmd(
+            url,
+            "cutoff",
+            "--entrypoint",
+            "tests.support.trial_functions:solver_run",
+            "--max-trials",
+            "2",
+        ),
+        tmp_path,
+    )
+    done, cut = study.trials()
+    assert done.state == cut.state == tunehub.TrialState.COMPLETED
+    assert not done.timed_out and done.values and 0.9 < done.values["runtime"] < 1.5
+    assert cut.timed_out and cut.values == {"runtime": 15.0}  # PAR10 of the 1.5 s cutoff
+    assert cut.cost is not None and 1.4 < cut.cost < 8
+    assert cut.started_at and cut.finished_at
+    assert (cut.finished_at - cut.started_at).total_seconds() < 8
+
+
 def test_command_trials_tell_themselves_or_print_their_value(
     client: tunehub.Client, url: str, tmp_path: Path
 ) -> None:

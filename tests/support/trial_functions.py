@@ -54,6 +54,14 @@ def resumable(trial: tunehub.Trial) -> float:
     return 0.0
 
 
+def solver_run(trial: tunehub.Trial) -> float:
+    """Seconds ``x * 10`` on its instance: a run past the study's cutoff is cut off."""
+    assert trial.instance is not None and trial.cutoff is not None
+    started = time.monotonic()
+    time.sleep(float(trial.params["x"]) * 10 * trial.instance_features.get("scale", 1.0))
+    return time.monotonic() - started
+
+
 def sleeper(trial: tunehub.Trial) -> float:
     (_evidence_dir() / f"started-{trial.id}").write_text("")
     time.sleep(120)
