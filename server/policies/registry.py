@@ -18,6 +18,7 @@ _WHERE: dict[str, str] = {
     "asha": "asha:ASHAPolicy",
     "dehb": "dehb:DEHBPolicy",
     "carbs": "carbs:CarbsPolicy",
+    "ac-race": "ac_race:RacePolicy",
 }
 """Each policy's module and class. Modules are imported on first use, so a server
 whose studies never name a model-based policy starts without torch."""

@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from tunehub.schema import Decision, StudySpec, TrialState
+from tunehub.server.flows.results import penalized_timeout
 from tunehub.server.policies.base import ReportRecord, StudyView, Suggestion, TrialRecord
 from tunehub.server.policies.registry import build_policy
 
@@ -55,6 +56,7 @@ class Snapshot:
             params=dict(suggestion.params),
             budget=suggestion.budget,
             instance=suggestion.instance,
+            cutoff=suggestion.cutoff,
             parent_id=suggestion.parent_id,
             values=None,
             metrics=None,
@@ -78,6 +80,15 @@ class Snapshot:
             values=dict(values),
             metrics=metrics or None,
             cost=cost,
+        )
+
+    def timeout(self, trial: TrialRecord) -> None:
+        """Tell that ``trial`` hit its cutoff, scored as the server scores it (PAR)."""
+        penalty = penalized_timeout(self.spec, trial.cutoff)
+        assert penalty is not None, "this study does not score timeouts"
+        name = self.spec.objectives[0].name
+        self.trials[trial.number] = replace(
+            trial, state=TrialState.COMPLETED, values={name: penalty}, timed_out=True
         )
 
     def end(self, trial: TrialRecord, state: TrialState) -> None:

@@ -1,0 +1,134 @@
+"""Algorithm-configuration bookkeeping: each configuration's runs on the train instances.
+
+Every AC policy sees a study as configurations, each run on some instances. This
+module groups the trials that way (a configuration is its parameters, canonically
+serialized), scores each run as a cost to minimize, and draws new configurations
+either at random or around the incumbent. Trials on test instances are left out:
+they evaluate a configuration, they never steer the search.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tunehub.schema import Direction, StudySpec, TrialState
+from tunehub.server.policies.base import PolicySpecError, StudyView, TrialRecord
+from tunehub.space import ParamValue
+
+
+def config_key(params: Mapping[str, ParamValue]) -> str:
+    return json.dumps(dict(params), sort_keys=True, separators=(",", ":"))
+
+
+@dataclass
+class Configuration:
+    """One configuration's runs: costs by instance (minimized), and instances in flight."""
+
+    key: str
+    params: Mapping[str, ParamValue]
+    first_number: int
+    last_number: int
+    costs: dict[str, float] = field(default_factory=dict)
+    running: set[str] = field(default_factory=set)
+
+    def mean_on(self, instances: Sequence[str]) -> float:
+        return float(np.mean([self.costs[i] for i in instances])) if instances else math.inf
+
+
+def check_instances(spec: StudySpec, policy: str) -> None:
+    if spec.instances is None:
+        raise PolicySpecError(
+            "instances",
+            f"policy {policy!r} configures over problem instances: declare "
+            '"instances": {"train": [...]}',
+        )
+    if len(spec.objectives) != 1:
+        raise PolicySpecError(
+            "objectives", f"policy {policy!r} takes one objective (a runtime or a quality)"
+        )
+
+
+def sign(spec: StudySpec) -> float:
+    """Multiplies the first objective into a cost to minimize."""
+    return 1.0 if spec.objectives[0].direction == Direction.MINIMIZE else -1.0
+
+
+def run_cost(spec: StudySpec, trial: TrialRecord) -> float | None:
+    """The cost of a finished run; ``None`` when it gave no result to judge (stopped).
+
+    A completed run's value is already its penalized runtime when it timed out (the
+    server stores PAR10); a failed run costs what a timeout at the study's cutoff does,
+    or infinitely much without a cutoff.
+    """
+    name = spec.objectives[0].name
+    if trial.state == TrialState.COMPLETED and trial.values and name in trial.values:
+        return sign(spec) * float(trial.values[name])
+    if trial.state == TrialState.FAILED:
+        par = spec.instances.par if spec.instances is not None else None
+        if spec.cutoff is not None and par is not None and sign(spec) > 0:
+            return par * spec.cutoff
+        return math.inf
+    return None
+
+
+def configurations(view: StudyView) -> dict[str, Configuration]:
+    """The study's configurations in order of first appearance, runs on train instances."""
+    spec = view.spec
+    train = {i.id for i in spec.instances.train} if spec.instances is not None else set()
+    found: dict[str, Configuration] = {}
+    for trial in view.trials():
+        if trial.instance not in train:
+            continue
+        key = config_key(trial.params)
+        entry = found.get(key)
+        if entry is None:
+            entry = found[key] = Configuration(key, trial.params, trial.number, trial.number)
+        entry.last_number = trial.number
+        if trial.state in (TrialState.RUNNING, TrialState.PENDING):
+            entry.running.add(trial.instance)
+            continue
+        cost = run_cost(spec, trial)
+        if cost is not None:
+            entry.costs[trial.instance] = cost
+    return found
+
+
+def instance_order(view: StudyView) -> list[str]:
+    """The train instances in the order incumbents meet them: shuffled by the seed."""
+    assert view.spec.instances is not None
+    ids = [i.id for i in view.spec.instances.train]
+    random.Random(view.seed).shuffle(ids)
+    return ids
+
+
+def new_params(
+    view: StudyView,
+    number: int,
+    around: Mapping[str, ParamValue] | None,
+    local_share: float,
+    scale: float,
+    taken: set[str],
+) -> dict[str, ParamValue]:
+    """Trial ``number``'s new configuration: near ``around`` with chance ``local_share``
+    (a Gaussian step of ``scale`` in the unit cube), else uniform; never one in ``taken``."""
+    rng = random.Random(view.seed * 2**32 + number)
+    encoder = view.encoder
+    params: dict[str, ParamValue] = {}
+    for _ in range(20):
+        uniform = [rng.random() for _ in range(encoder.dims)]
+        if around is not None and rng.random() < local_share:
+            centre = np.nan_to_num(encoder.encode(around), nan=0.5)
+            step = [rng.gauss(0.0, scale) for _ in range(encoder.dims)]
+            point = np.clip(centre + np.asarray(step), 0.0, 1.0)
+            params = encoder.decode(point)
+        else:
+            params = encoder.decode(uniform)
+        if config_key(params) not in taken:
+            return params
+    return params
