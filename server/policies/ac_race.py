@@ -1,12 +1,13 @@
 """``ac-race``: racing challengers against an incumbent over instances, with capping.
 
-The intensification of SMAC and ParamILS, replayed from the stored runs on every
-ask. The incumbent is the configuration run on the most train instances, the best
-mean breaking ties. Races under way go first: each challenger runs on the incumbent's instances in growing
-batches (1, 2, 4, ...) and is dropped as soon as its mean over the instances both ran
-is worse than the incumbent's; one that runs on all of them without being worse
-takes the incumbent's place. After every ``challengers_per_instance`` challengers the
-incumbent runs on one more instance (in a seeded order), up to ``max_instances``.
+The intensification of SMAC and ParamILS, replayed from the stored runs on every ask.
+The incumbent is the configuration run on the most train instances, the best mean
+breaking ties. Races under way go first: each challenger runs on the incumbent's
+instances in growing batches (1, 2, 4, ...) and is dropped as soon as its mean over the
+instances both ran is worse than the incumbent's; one that runs on all of them without
+being worse takes the incumbent's place. After every ``challengers_per_instance``
+challengers the incumbent runs on one more instance (in a seeded order), up to
+``max_instances``.
 
 Adaptive capping: when the objective is a minimized runtime and the study has a
 cutoff, a challenger's run may take no longer than ``slack`` times the incumbent's
