@@ -472,7 +472,8 @@ class EnqueueRequest(_Body):
 class HeartbeatResponse(BaseModel):
     state: TrialState
     decision: Decision = Decision.CONTINUE
-    """``stop`` once the policy answered stop to one of the trial's reports."""
+    """``stop`` once the policy answered stop to one of the trial's reports, or once it
+    stopped the trial itself (``state`` is then ``stopped``: tell nothing more)."""
 
 
 class Problem(BaseModel):

@@ -111,6 +111,8 @@ class _Running:
     """When the worker ends a run its task did not cut off itself (code that ignores the
     alarm, or a long call into C), on the monotonic clock."""
     timed_out: bool = False
+    settled: bool = False
+    """The policy stopped it on the server (a lost race); nothing is told for it."""
 
 
 def _start_slack(cutoff: float) -> float:
@@ -315,6 +317,11 @@ class Worker:
             self._finish(self._running.pop(ref))
 
     def _finish(self, running: _Running) -> None:
+        if running.settled:
+            with contextlib.suppress(ray.exceptions.RayError):
+                ray.get(running.ref)
+            self.summary.stopped += 1
+            return
         request = self._outcome_request(running)
         if request is None or running.orphaned:
             return
@@ -441,6 +448,10 @@ class Worker:
                 continue
             except (TunehubError, ServerUnavailable):
                 continue  # the server's grace period spans several beats: try again next time
+            if answer.decision == Decision.STOP and answer.state == TrialState.STOPPED:
+                running.settled = True  # the server stored it as stopped: end it, tell nothing
+                self._cancel(running, TrialState.STOPPED)
+                continue
             if answer.decision == Decision.STOP and running.stop_seen_at is None:
                 running.stop_seen_at = now
             if (

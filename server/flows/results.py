@@ -50,12 +50,16 @@ def tell(engine: Engine, trial_id: int, request: TellRequest) -> sa.Row[Any]:
     if request.metrics is not None:
         check_json_finite(request.metrics, "metrics")
 
+    settling: list[bool] = []  # set by work: whether the study's policy settles races
+
     def work(conn: sa.Connection) -> sa.Row[Any]:
+        settling.clear()
         retry_number = _reserve_retry_number(conn, trial_id) if request.retry else None
         found = trial_store.get_trial_with_spec(conn, trial_id, lock=True)
         if found is None:
             raise NotFound(f"trial {trial_id} does not exist")
         trial, spec_text = found
+        settling.append(policy_for(spec_text).settles)
         spec = study_store.parse_spec(spec_text)
         outcome = _outcome(spec, request, trial.cutoff)
         state = TrialState(trial.state)
@@ -84,7 +88,31 @@ def tell(engine: Engine, trial_id: int, request: TellRequest) -> sa.Row[Any]:
                 study_store.advance_trial_count(conn, trial.study_id, by=-1, now=now)
         return row
 
-    return run_write(engine, work)
+    row = run_write(engine, work)
+    if row.state == TrialState.COMPLETED.value and any(settling):
+        _settle(engine, row)
+    return row
+
+
+def _settle(engine: Engine, row: sa.Row[Any]) -> None:
+    """Let a settling policy end the trials ``row``'s result decided (its race's losers).
+
+    A transaction of its own, under the study lock: two results of one race that
+    arrive together are both stored, and whichever settles first stops the rest.
+    """
+
+    def work(conn: sa.Connection) -> None:
+        study = require_study(conn, row.study_id, lock=True)
+        policy = policy_for(study.spec)
+        if not policy.settles:
+            return
+        spec = study_store.parse_spec(study.spec)
+        view = make_view(conn, study.id, spec, study.trial_count)
+        losers = policy.settle(view, trial_store.to_record(row))
+        error = f"stopped by the policy: trial {row.number} finished first"
+        trial_store.stop_running(conn, losers, now=time.time(), error=error)
+
+    run_write(engine, work)
 
 
 def _reserve_retry_number(conn: sa.Connection, trial_id: int) -> int | None:
@@ -112,6 +140,8 @@ def report(engine: Engine, trial_id: int, request: ReportRequest) -> Decision:
                     field="step",
                 )
         else:
+            if _settled(trial):
+                return Decision.STOP
             if not _running_or_revived(conn, trial, now):
                 raise Conflict(
                     f"trial {trial_id} is {trial.state}: reports are accepted only while it runs",
@@ -142,6 +172,8 @@ def heartbeat(engine: Engine, trial_id: int) -> tuple[TrialState, Decision]:
         stop = trial_store.touch_heartbeat(conn, trial_id, now)
         if stop is None:
             trial = require_trial(conn, trial_id, lock=True)
+            if _settled(trial):
+                return TrialState(trial.state), Decision.STOP
             if not _running_or_revived(conn, trial, now):
                 raise Conflict(
                     f"trial {trial_id} is {trial.state}: only running trials take heartbeats",
@@ -151,6 +183,11 @@ def heartbeat(engine: Engine, trial_id: int) -> tuple[TrialState, Decision]:
         return TrialState.RUNNING, Decision.STOP if stop else Decision.CONTINUE
 
     return run_write(engine, work)
+
+
+def _settled(trial: sa.Row[Any]) -> bool:
+    """Stopped by the policy while it ran (a lost race): its worker is to stop it."""
+    return trial.state == TrialState.STOPPED.value and bool(trial.stop_requested)
 
 
 def _running_or_revived(conn: sa.Connection, trial: sa.Row[Any], now: float) -> bool:

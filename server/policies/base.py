@@ -9,7 +9,7 @@ seed, so a restarted server (or another server process) decides the same.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -187,3 +187,11 @@ class Policy(abc.ABC):
     def decide(self, view: StudyView, trial: TrialRecord, report: ReportRecord) -> Decision:
         """Early-stopping rule, called for every intermediate report; default continue."""
         return Decision.CONTINUE
+
+    settles: ClassVar[bool] = False
+    """True when a result can end other running trials (``settle``)."""
+
+    def settle(self, view: StudyView, trial: TrialRecord) -> Sequence[int]:
+        """Ids of running trials that ``trial``'s result ends, such as the losers of its
+        race. The server stores them as ``stopped`` and tells their workers to stop."""
+        return ()

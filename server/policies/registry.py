@@ -19,6 +19,7 @@ _WHERE: dict[str, str] = {
     "dehb": "dehb:DEHBPolicy",
     "carbs": "carbs:CarbsPolicy",
     "ac-race": "ac_race:RacePolicy",
+    "ac-band": "ac_band:BandPolicy",
 }
 """Each policy's module and class. Modules are imported on first use, so a server
 whose studies never name a model-based policy starts without torch."""

@@ -309,6 +309,19 @@ def touch_heartbeat(conn: sa.Connection, trial_id: int, now: float) -> bool | No
     return None if stop is None else bool(stop)
 
 
+def stop_running(conn: sa.Connection, ids: Collection[int], *, now: float, error: str) -> int:
+    """Store running trials as stopped, their workers to be told at the next heartbeat."""
+    if not ids:
+        return 0
+    query = (
+        trials.update()
+        .where(trials.c.id.in_(list(ids)), trials.c.state == TrialState.RUNNING.value)
+        .values(state=TrialState.STOPPED.value, stop_requested=True, finished_at=now, error=error)
+    )
+    result: sa.CursorResult[Any] = conn.execute(query)
+    return int(result.rowcount)
+
+
 def request_stop(conn: sa.Connection, trial_id: int) -> None:
     conn.execute(trials.update().where(trials.c.id == trial_id).values(stop_requested=True))
 

@@ -406,3 +406,54 @@ def test_a_result_waits_for_a_server_that_went_away(tmp_path: Path) -> None:
             assert trial.state == tunehub.TrialState.COMPLETED and trial.values == {"loss": 0.5}
     finally:
         worker.kill()
+
+
+def test_four_racing_workers_record_every_lost_race_as_stopped(
+    client: tunehub.Client, url: str, tmp_path: Path
+) -> None:
+    from examples import sparse_solver
+
+    study = client.create_study(
+        name="ac-band",
+        space=sparse_solver.SPACE,
+        objectives="runtime",
+        policy="ac-band",
+        policy_options={"group_size": 4, "pool_size": 8},
+        instances={"train": sparse_solver.instances(6, seed=3, sizes=(60, 90))},
+        cutoff=20.0,
+        resources={"num_cpus": 0.5},  # four runs at once on the worker's two CPUs
+        seed=11,
+    )
+    out = run_worker(
+        worker_cmd(
+            url,
+            "ac-band",
+            "--entrypoint",
+            "examples.sparse_solver:train",
+            "--max-trials",
+            "16",
+            "--heartbeat-seconds",
+            "0.3",
+        ),
+        tmp_path,
+    )
+    trials = study.trials()
+    assert len(trials) == 16 and all(t.state.finished for t in trials), out.stdout
+    races: dict[tuple[int, int, int], list[tunehub.schema.TrialOut]] = {}
+    for trial in trials:
+        meta = trial.policy_meta or {}
+        races.setdefault((meta["iteration"], meta["stage"], meta["group"]), []).append(trial)
+    # Two races of four, their winners' race of two, then the next pool's first races
+    # (the last one cut short by --max-trials).
+    assert len(races) >= 3 and sum(len(members) == 4 for members in races.values()) >= 3
+    for members in races.values():
+        assert len({t.instance for t in members}) == 1
+        winners = [t for t in members if t.state == tunehub.TrialState.COMPLETED]
+        assert winners or len(members) < 4, members  # a full race always has a finisher
+        for loser in members:
+            if loser.state == tunehub.TrialState.STOPPED:
+                assert loser.error and "finished first" in loser.error
+            else:  # finished, or failed to converge: never lost or left running
+                assert loser.state in (tunehub.TrialState.COMPLETED, tunehub.TrialState.FAILED)
+    stopped = [t for t in trials if t.state == tunehub.TrialState.STOPPED]
+    assert len(stopped) >= len(races)  # most races were decided while others still ran

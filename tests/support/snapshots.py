@@ -81,6 +81,16 @@ class Snapshot:
             metrics=metrics or None,
             cost=cost,
         )
+        self._settle(self.trials[trial.number])
+
+    def _settle(self, trial: TrialRecord) -> None:
+        """Stop the running trials the result ends, as the server's tell flow does."""
+        policy = build_policy(self.spec.policy)
+        if policy.settles:
+            for trial_id in policy.settle(self.view(), trial):
+                loser = self.trials[trial_id - 1]
+                assert loser.state == TrialState.RUNNING
+                self.trials[loser.number] = replace(loser, state=TrialState.STOPPED)
 
     def timeout(self, trial: TrialRecord) -> None:
         """Tell that ``trial`` hit its cutoff, scored as the server scores it (PAR)."""
