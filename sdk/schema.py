@@ -498,6 +498,34 @@ class ReportOut(BaseModel):
     created_at: datetime
 
 
+class InstanceResult(BaseModel):
+    """One run of a configuration on one instance."""
+
+    instance: str
+    trial_id: int
+    state: TrialState
+    value: float | None = None
+    """The first objective; a timeout's is its penalized value (PAR)."""
+    timed_out: bool = False
+
+
+class InstanceSummary(BaseModel):
+    runs: list[InstanceResult]
+    mean: float | None = None
+    """Mean first objective over the runs with a value; a failed run counts as a timeout
+    at the study's cutoff when runtimes are penalized, and is left out otherwise."""
+    missing: list[str] = Field(default_factory=list)
+    """Instances of this set the configuration has not run on (or is running on)."""
+
+
+class IncumbentOut(BaseModel):
+    """The configuration an algorithm-configuration study would deploy now."""
+
+    params: dict[str, ParamValue]
+    train: InstanceSummary
+    test: InstanceSummary
+
+
 class LearningCurve(BaseModel):
     """One trial's reports as columns: ``values[name][i]`` was reported at ``steps[i]``."""
 

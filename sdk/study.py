@@ -18,6 +18,7 @@ from tunehub.schema import (
     Decision,
     FidelityChange,
     ImportanceOut,
+    IncumbentOut,
     ParetoOut,
     ReportResponse,
     ScalingOut,
@@ -74,6 +75,19 @@ class Study:
         answer = self.client.request("PATCH", f"/studies/{self.id}", json=body.model_dump())
         self.info = StudyOut.model_validate(answer)
         return self
+
+    def incumbent(self) -> IncumbentOut:
+        """The configuration an algorithm-configuration study would deploy now, with its
+        results on the train and test instances."""
+        return IncumbentOut.model_validate(
+            self.client.request("GET", f"/studies/{self.id}/incumbent")
+        )
+
+    def test_incumbent(self) -> IncumbentOut:
+        """Queue the incumbent on every test instance it has not run on (workers run
+        those first); ``incumbent().test`` has the results once they are told."""
+        body = self.client.request("POST", f"/studies/{self.id}/incumbent/test")
+        return IncumbentOut.model_validate(body)
 
     def ask(self, worker: str | None = None) -> Trial:
         """Start one trial. It is heartbeated in the background until it is told."""

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 import tunehub
 from tunehub.server import dashboard
 from tunehub.server.api import problems
-from tunehub.server.api.routes import studies, trials
+from tunehub.server.api.routes import incumbent, studies, trials
 from tunehub.server.flows.sweeper import Sweeper
 from tunehub.server.settings import database_url, sweep_seconds
 from tunehub.server.store.engine import is_sqlite, make_engine
@@ -52,6 +52,7 @@ def create_app(url: str | None = None) -> FastAPI:
     problems.install(app)
     app.include_router(studies.router, prefix="/api/v1")
     app.include_router(trials.router, prefix="/api/v1")
+    app.include_router(incumbent.router, prefix="/api/v1")
 
     @app.get("/api/v1/health", tags=["service"])
     def health() -> dict[str, str]:

@@ -32,6 +32,7 @@ from tunehub.server.policies.configurations import (
     check_instances,
     config_key,
     configurations,
+    incumbent_of,
     instance_order,
     new_params,
     sign,
@@ -83,7 +84,7 @@ class _Race:
         limit = options.max_instances or len(self.order)
         self.order = self.order[: min(limit, len(self.order))]
         self.configs = configurations(view)
-        self.incumbent = _incumbent(self.configs)
+        self.incumbent = incumbent_of(self.configs)
         spec = view.spec
         self.capped = options.capping and spec.cutoff is not None and sign(spec) > 0
         self.taken = set(self.configs)
@@ -181,14 +182,3 @@ class _Race:
 
 def _seen(config: Configuration) -> set[str]:
     return set(config.costs) | config.running
-
-
-def _incumbent(configs: dict[str, Configuration]) -> Configuration | None:
-    """Most instances run, then the lowest mean cost, then the oldest."""
-    judged = [c for c in configs.values() if c.costs]
-    if not judged:
-        return None
-    return min(
-        judged,
-        key=lambda c: (-len(c.costs), c.mean_on(list(c.costs)), c.first_number),
-    )

@@ -99,6 +99,14 @@ def configurations(view: StudyView) -> dict[str, Configuration]:
     return found
 
 
+def incumbent_of(configs: Mapping[str, Configuration]) -> Configuration | None:
+    """Most train instances run, then the lowest mean cost, then the oldest."""
+    judged = [c for c in configs.values() if c.costs]
+    if not judged:
+        return None
+    return min(judged, key=lambda c: (-len(c.costs), c.mean_on(list(c.costs)), c.first_number))
+
+
 def instance_order(view: StudyView) -> list[str]:
     """The train instances in the order incumbents meet them: shuffled by the seed."""
     assert view.spec.instances is not None

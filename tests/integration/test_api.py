@@ -603,3 +603,48 @@ def test_instances_cutoffs_and_timeouts_scored_as_par10(api: httpx.Client) -> No
 
 def body_of(instances: dict[str, Any]) -> dict[str, Any]:
     return {"space": SVM_SPACE, "objectives": [{"name": "runtime"}], "instances": instances}
+
+
+def test_an_ac_race_study_reports_its_incumbent_and_tests_it(api: httpx.Client) -> None:
+    space = {"x": {"type": "float", "low": 0.0, "high": 1.0}}
+    instances = {"train": ["a", "b", "c"], "test": ["t1", "t2"]}
+    sid = new_study(
+        api,
+        space=space,
+        objectives=[{"name": "runtime"}],
+        instances=instances,
+        cutoff=10.0,
+        policy={"name": "ac-race", "options": {"challengers_per_instance": 1}},
+    )["id"]
+    assert api.get(f"/studies/{sid}/incumbent").status_code == 404  # nothing run yet
+    scale = {"a": 1.0, "b": 2.0, "c": 3.0, "t1": 1.5, "t2": 2.5}
+    for _ in range(30):
+        [t] = ask(api, sid)
+        seconds = scale[t["instance"]] * (0.2 + abs(t["params"]["x"] - 0.3))
+        limit = t["cutoff"] or 10.0
+        told = {"timed_out": True} if seconds > limit else {"values": {"runtime": seconds}}
+        assert api.post(f"/trials/{t['id']}/tell", json=told).status_code == 200
+    best = api.get(f"/studies/{sid}/incumbent").json()
+    assert sorted(r["instance"] for r in best["train"]["runs"]) == ["a", "b", "c"]
+    assert best["train"]["missing"] == [] and best["test"]["missing"] == ["t1", "t2"]
+    runs = [r["value"] for r in best["train"]["runs"]]
+    assert best["train"]["mean"] == pytest.approx(sum(runs) / 3)
+    # The incumbent is better on every instance than any other configuration that ran all.
+    trials = api.get(f"/studies/{sid}/trials", params={"limit": 100}).json()["trials"]
+    x = best["params"]["x"]
+    assert all(abs(x - 0.3) <= abs(t["params"]["x"] - 0.3) + 1e-12 for t in trials)
+    queued = api.post(f"/studies/{sid}/incumbent/test").json()
+    assert sorted(r["instance"] for r in queued["test"]["runs"]) == ["t1", "t2"]
+    again = api.post(f"/studies/{sid}/incumbent/test").json()
+    assert [r["trial_id"] for r in again["test"]["runs"]] == [
+        r["trial_id"] for r in queued["test"]["runs"]
+    ]
+    for t in ask(api, sid, count=2):
+        assert t["params"] == best["params"] and t["instance"] in ("t1", "t2")
+        seconds = scale[t["instance"]] * (0.2 + abs(x - 0.3))
+        api.post(f"/trials/{t['id']}/tell", json={"values": {"runtime": seconds}})
+    tested = api.get(f"/studies/{sid}/incumbent").json()["test"]
+    assert tested["missing"] == [] and tested["mean"] == pytest.approx(2.0 * (0.2 + abs(x - 0.3)))
+    plain = new_study(api)["id"]
+    refused = api.get(f"/studies/{plain}/incumbent")
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "instances"
