@@ -20,6 +20,7 @@ _WHERE: dict[str, str] = {
     "carbs": "carbs:CarbsPolicy",
     "ac-race": "ac_race:RacePolicy",
     "ac-band": "ac_band:BandPolicy",
+    "rising-bandit": "rising_bandit:RisingBanditPolicy",
 }
 """Each policy's module and class. Modules are imported on first use, so a server
 whose studies never name a model-based policy starts without torch."""
