@@ -79,10 +79,6 @@ LOCAL_MARGIN = 0.05
 
 MC_SAMPLES = 64
 
-# GP matrices here are small (n <= max_points): one thread per ask is faster than
-# OpenMP fan-out, which spins and thrashes when several asks or processes share cores.
-torch.set_num_threads(1)
-
 
 class GPOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
