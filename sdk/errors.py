@@ -33,6 +33,11 @@ class ServerUnavailable(Exception):
     """The server could not be reached, or kept answering 5xx, within the retry budget."""
 
 
+class NothingToRun(Exception):
+    """The policy has no trial to hand out until running ones finish (the rest of a race,
+    say): tell a running trial, or ask again shortly."""
+
+
 class TrialPruned(Exception):
     """Raise inside ``with study.ask() as trial`` to tell the trial ``pruned``."""
 

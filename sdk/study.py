@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -12,7 +13,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from tunehub.errors import TrialPruned
+from tunehub.errors import NothingToRun, TrialPruned
 from tunehub.schema import (
     AskRequest,
     Decision,
@@ -90,8 +91,18 @@ class Study:
         return IncumbentOut.model_validate(body)
 
     def ask(self, worker: str | None = None) -> Trial:
-        """Start one trial. It is heartbeated in the background until it is told."""
-        return self.ask_batch(1, worker=worker)[0]
+        """Start one trial. It is heartbeated in the background until it is told.
+
+        Raises ``NothingToRun`` when the policy waits on running trials (``ask_batch``
+        returns an empty list then).
+        """
+        trials = self.ask_batch(1, worker=worker)
+        if not trials:
+            raise NothingToRun(
+                f"study {self.name!r}: the policy has nothing to run until running trials "
+                "finish; tell one, or ask again shortly"
+            )
+        return trials[0]
 
     def ask_batch(self, count: int, worker: str | None = None) -> list[Trial]:
         request = AskRequest(
@@ -165,6 +176,17 @@ class Study:
         best = self.best_trials
         return best[0] if best else None
 
+    def _ask_when_ready(self, patience: float = 600.0) -> Trial:
+        """``ask``, waiting while the policy waits on trials that other threads run."""
+        deadline = time.monotonic() + patience
+        while True:
+            try:
+                return self.ask()
+            except NothingToRun:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
     def optimize(
         self,
         fn: Callable[[Trial], Value | None],
@@ -192,7 +214,7 @@ class Study:
         def loop() -> None:
             while take():
                 try:
-                    with self.ask() as trial:
+                    with self._ask_when_ready() as trial:
                         result = fn(trial)
                         if not trial.finished:
                             if result is None:

@@ -72,6 +72,10 @@ def tell(engine: Engine, trial_id: int, request: TellRequest) -> sa.Row[Any]:
                 if retry_number is not None:
                     study_store.advance_trial_count(conn, trial.study_id, by=-1, now=time.time())
                 return trial
+            if _settled(trial):  # a late result of a lost race: the stop stands
+                if retry_number is not None:
+                    study_store.advance_trial_count(conn, trial.study_id, by=-1, now=time.time())
+                return trial
             revivable = trial.expired and not _has_retry(conn, trial.id)
             if not revivable:
                 raise Conflict(

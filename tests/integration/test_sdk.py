@@ -11,6 +11,8 @@ import sys
 import threading
 import time
 import urllib.parse
+import uuid
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -245,3 +247,30 @@ def test_the_sdk_goes_through_the_proxy_the_environment_names(
     finally:
         proxy.shutdown()
         proxy.server_close()
+
+
+def test_optimize_runs_an_ac_band_race_with_threads(server_url: str) -> None:
+    """Threads share the races; losers end stopped, and their late results change nothing."""
+    client = tunehub.Client(server_url)
+    study = client.create_study(
+        name=f"band-{uuid.uuid4().hex[:8]}",
+        space={"x": tunehub.Float(0.0, 1.0)},
+        objectives="runtime",
+        policy="ac-band",
+        policy_options={"group_size": 4, "pool_size": 8},
+        instances={"train": ["a", "b", "c"]},
+        cutoff=5.0,
+        seed=3,
+    )
+
+    def run(trial: tunehub.Trial) -> float:
+        seconds = 0.05 + 0.5 * float(trial.params["x"])
+        time.sleep(seconds)
+        return seconds
+
+    study.optimize(run, n_trials=12, n_workers=4)
+    trials = study.trials()
+    assert len(trials) == 12 and all(t.state.finished for t in trials)
+    states = Counter(t.state for t in trials)
+    assert states[tunehub.TrialState.STOPPED] >= 3, states
+    assert set(states) <= {tunehub.TrialState.COMPLETED, tunehub.TrialState.STOPPED}

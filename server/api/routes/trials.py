@@ -45,7 +45,9 @@ def reports(trial_id: TrialId, engine: EngineDep) -> list[ReportOut]:
 
 @router.post("/{trial_id}/tell", response_model=TrialOut)
 async def tell(trial_id: TrialId, body: TellRequest, engine: EngineDep) -> Response:
-    """Finish a trial with its values, or as failed, pruned or stopped. Safe to repeat."""
+    """Finish a trial with its values, or as failed, pruned or stopped. Safe to repeat.
+
+    A trial the policy already stopped (a lost race) stays stopped: the answer shows it."""
     row = await run_db(engine, lambda: results.tell(engine, trial_id, body))
     return json_response(trial_out(row))
 
