@@ -92,7 +92,7 @@ class _Race:
     def next_runs(self, number: int, room: int) -> list[Suggestion]:
         """Runs for trial numbers from ``number``: at least one, at most ``room``."""
         incumbent = self.incumbent
-        for config in self.configs.values():
+        for config in self.configs.values() if incumbent is not None else ():
             if config is incumbent or config.running or self._dropped(config):
                 continue
             todo = self._next_batch(config)

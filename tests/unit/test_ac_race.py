@@ -113,6 +113,14 @@ def test_the_same_seed_and_history_give_the_same_runs() -> None:
     ]
 
 
+def test_runs_that_gave_no_result_are_not_a_race() -> None:
+    snapshot = Snapshot(spec())
+    (first,) = snapshot.ask()
+    snapshot.end(first, TrialState.STOPPED)  # stopped by hand: nothing to judge it by
+    (second,) = snapshot.ask()
+    assert second.meta["ac"] == "new" and second.instance == first.instance
+
+
 def test_a_quality_objective_races_without_capping() -> None:
     quality = {**spec(), "objectives": [{"name": "acc", "direction": "maximize"}]}
     snapshot = Snapshot(quality)
