@@ -74,21 +74,41 @@ def preconditioner(a: sp.csr_matrix, params: dict[str, Any]) -> spla.LinearOpera
     return spla.LinearOperator(a.shape, matvec=factor.solve)
 
 
-def solve(params: dict[str, Any], features: dict[str, float]) -> float:
-    """Seconds to solve the instance with ``params``; raises when it does not converge."""
+class CutOff(Exception):
+    """The solve ran past its cutoff (checked between iterations)."""
+
+
+def solve(params: dict[str, Any], features: dict[str, float], cutoff: float | None = None) -> float:
+    """Seconds to solve the instance with ``params``; raises when it does not converge,
+    and ``CutOff`` once ``cutoff`` seconds have passed (checked every iteration)."""
     a = matrix(features)
     b = np.ones(a.shape[0])
     started = time.perf_counter()
+
+    def check(*_: Any) -> None:
+        if cutoff is not None and time.perf_counter() - started > cutoff:
+            raise CutOff(f"past the cutoff of {cutoff:g} s")
+
     m = preconditioner(a, params)
+    check()
     method = params["method"]
     maxiter = 50 * int(features["n"])
     if method == "cg":
-        x, info = spla.cg(a, b, rtol=RTOL, maxiter=maxiter, M=m)
+        x, info = spla.cg(a, b, rtol=RTOL, maxiter=maxiter, M=m, callback=check)
     elif method == "bicgstab":
-        x, info = spla.bicgstab(a, b, rtol=RTOL, maxiter=maxiter, M=m)
+        x, info = spla.bicgstab(a, b, rtol=RTOL, maxiter=maxiter, M=m, callback=check)
     else:
         restart = int(params["restart"])
-        x, info = spla.gmres(a, b, rtol=RTOL, restart=restart, maxiter=maxiter // restart, M=m)
+        x, info = spla.gmres(
+            a,
+            b,
+            rtol=RTOL,
+            restart=restart,
+            maxiter=maxiter // restart,
+            M=m,
+            callback=check,
+            callback_type="pr_norm",
+        )
     seconds = time.perf_counter() - started
     residual = np.linalg.norm(a @ x - b) / np.linalg.norm(b)
     if info != 0 or not residual < 100 * RTOL:
@@ -97,5 +117,6 @@ def solve(params: dict[str, Any], features: dict[str, float]) -> float:
 
 
 def train(trial: tunehub.Trial) -> float:
-    """The worker entrypoint: solve the trial's instance, return the seconds taken."""
+    """The worker entrypoint: solve the trial's instance, return the seconds taken. (The
+    worker's own alarm ends a run at its cutoff; ``CutOff`` is for in-process loops.)"""
     return solve(dict(trial.params), trial.instance_features)
