@@ -372,8 +372,7 @@ class Worker:
         if outcome.kind == "told":
             self._count_told(running.trial.id)
             return None
-        gpus = running.study.resources.get("GPU", 0.0)
-        cost = measured_cost(running.study.study.info.cost, outcome.wall_seconds, gpus)
+        cost = self._cost(running, outcome.wall_seconds)
         if outcome.kind == "completed":
             return TellRequest(values=outcome.values, metrics=outcome.metrics, cost=cost)
         if outcome.kind == "timed_out":
@@ -382,12 +381,14 @@ class Worker:
         text = None if outcome.error is None else _clip(outcome.error)
         return TellRequest(state=state, error=text, metrics=outcome.metrics, cost=cost)
 
+    def _cost(self, running: _Running, wall_seconds: float) -> float | None:
+        gpus = running.study.resources.get("GPU", 0.0)
+        return measured_cost(running.study.study.info.cost, wall_seconds, gpus)
+
     def _lost_outcome(self, running: _Running, error: ray.exceptions.RayError) -> TellRequest:
         """What to tell for a task that ended without an outcome: cut off, cancelled or lost."""
         if running.timed_out:
-            gpus = running.study.resources.get("GPU", 0.0)
-            wall = time.monotonic() - running.launched_at
-            cost = measured_cost(running.study.study.info.cost, wall, gpus)
+            cost = self._cost(running, time.monotonic() - running.launched_at)
             return TellRequest(timed_out=True, cost=cost)
         if running.cancelled is not None:
             return TellRequest(state=running.cancelled, error=self._why(running))

@@ -33,6 +33,7 @@ from tunehub.server.flows.ask import make_view, policy_for, queue_retry
 from tunehub.server.flows.checks import check_json_finite
 from tunehub.server.flows.studies import require_study
 from tunehub.server.policies.base import ReportRecord
+from tunehub.server.policies.configurations import penalized_timeout
 from tunehub.server.store import studies as study_store
 from tunehub.server.store import trials as trial_store
 from tunehub.server.store.tables import trials
@@ -107,12 +108,9 @@ def _settle(engine: Engine, row: sa.Row[Any]) -> None:
 
     def work(conn: sa.Connection) -> None:
         study = require_study(conn, row.study_id, lock=True)
-        policy = policy_for(study.spec)
-        if not policy.settles:
-            return
         spec = study_store.parse_spec(study.spec)
         view = make_view(conn, study.id, spec, study.trial_count)
-        losers = policy.settle(view, trial_store.to_record(row))
+        losers = policy_for(study.spec).settle(view, trial_store.to_record(row))
         error = f"stopped by the policy: trial {row.number} finished first"
         trial_store.stop_running(conn, losers, now=time.time(), error=error)
 
@@ -214,16 +212,6 @@ def _running_or_revived(conn: sa.Connection, trial: sa.Row[Any], now: float) -> 
 def _has_retry(conn: sa.Connection, trial_id: int) -> bool:
     query = sa.select(trials.c.id).where(trials.c.parent_id == trial_id).limit(1)
     return conn.execute(query).first() is not None
-
-
-def penalized_timeout(spec: StudySpec, trial_cutoff: float | None) -> float | None:
-    """What a timed-out run scores on the first objective (PAR: par x cutoff), if anything."""
-    cutoff = trial_cutoff if trial_cutoff is not None else spec.cutoff
-    if cutoff is None or spec.instances is None or spec.instances.par is None:
-        return None
-    if spec.objectives[0].direction != Direction.MINIMIZE:
-        return None
-    return spec.instances.par * cutoff
 
 
 def _outcome(

@@ -80,9 +80,7 @@ class _Race:
     def __init__(self, view: StudyView, options: RaceOptions) -> None:
         self.view = view
         self.options = options
-        self.order = instance_order(view)
-        limit = options.max_instances or len(self.order)
-        self.order = self.order[: min(limit, len(self.order))]
+        self.order = instance_order(view)[: options.max_instances]
         self.configs = configurations(view)
         self.incumbent = incumbent_of(self.configs)
         spec = view.spec
@@ -115,7 +113,7 @@ class _Race:
         return started_since >= self.options.challengers_per_instance
 
     def _dropped(self, config: Configuration) -> bool:
-        """Worse than the incumbent on the instances both ran (or no incumbent to chase)."""
+        """Worse than the incumbent on the instances both ran, or run where it never was."""
         incumbent = self.incumbent
         if incumbent is None:
             return False

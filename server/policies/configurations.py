@@ -59,6 +59,16 @@ def sign(spec: StudySpec) -> float:
     return 1.0 if spec.objectives[0].direction == Direction.MINIMIZE else -1.0
 
 
+def penalized_timeout(spec: StudySpec, trial_cutoff: float | None) -> float | None:
+    """What a timed-out run scores on the first objective (PAR: par x cutoff), if anything."""
+    cutoff = trial_cutoff if trial_cutoff is not None else spec.cutoff
+    if cutoff is None or spec.instances is None or spec.instances.par is None:
+        return None
+    if spec.objectives[0].direction != Direction.MINIMIZE:
+        return None
+    return spec.instances.par * cutoff
+
+
 def run_cost(spec: StudySpec, trial: TrialRecord) -> float | None:
     """The cost of a finished run; ``None`` when it gave no result to judge (stopped).
 
@@ -70,10 +80,8 @@ def run_cost(spec: StudySpec, trial: TrialRecord) -> float | None:
     if trial.state == TrialState.COMPLETED and trial.values and name in trial.values:
         return sign(spec) * float(trial.values[name])
     if trial.state == TrialState.FAILED:
-        par = spec.instances.par if spec.instances is not None else None
-        if spec.cutoff is not None and par is not None and sign(spec) > 0:
-            return par * spec.cutoff
-        return math.inf
+        penalty = penalized_timeout(spec, None)
+        return penalty if penalty is not None else math.inf
     return None
 
 

@@ -7,8 +7,8 @@ from dataclasses import replace
 from typing import Any
 
 from tunehub.schema import Decision, StudySpec, TrialState
-from tunehub.server.flows.results import penalized_timeout
 from tunehub.server.policies.base import ReportRecord, StudyView, Suggestion, TrialRecord
+from tunehub.server.policies.configurations import penalized_timeout
 from tunehub.server.policies.registry import build_policy
 
 Objective = Callable[[Mapping[str, Any]], Mapping[str, float]]

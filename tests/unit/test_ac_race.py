@@ -9,9 +9,8 @@ import pytest
 
 from tests.support.snapshots import Snapshot
 from tunehub.schema import StudySpec, TellRequest, TrialState
-from tunehub.server.flows.results import penalized_timeout
 from tunehub.server.policies.base import PolicySpecError, Suggestion
-from tunehub.server.policies.configurations import config_key, configurations
+from tunehub.server.policies.configurations import config_key, configurations, penalized_timeout
 from tunehub.server.policies.registry import check_policy
 
 TRAIN = [f"i{k}" for k in range(8)]
