@@ -11,7 +11,12 @@ noisy, log-scaled acquisition over the unit cube:
   the optimizer can afford more restarts and steps within the same time;
 - several objectives: qLogNEHVI (noisy expected hypervolume improvement), with
   the ``ref_point`` option or, without it, a reference point inferred from the
-  observed front (``pareto.infer_reference``);
+  observed front (``pareto.infer_reference``). Each of its evaluations draws the
+  joint posterior of the candidate and every baseline trial, so past
+  ``noisy_hvi_points`` completed trials it gives way to the plug-in EHVI:
+  qLogEHVI over the front of the trials' posterior means, which needs the
+  candidate's posterior alone (at 220 trials, an ask went from 7 s to well
+  under 1 s);
 - outcome constraints are modelled as extra GP outputs and weight the
   acquisition by the probability of feasibility.
 
@@ -49,6 +54,7 @@ import torch
 from botorch.acquisition.analytic import AnalyticAcquisitionFunction, LogExpectedImprovement
 from botorch.acquisition.logei import qLogNoisyExpectedImprovement
 from botorch.acquisition.multi_objective.logei import (
+    qLogExpectedHypervolumeImprovement,
     qLogNoisyExpectedHypervolumeImprovement,
 )
 from botorch.acquisition.multi_objective.objective import IdentityMCMultiOutputObjective
@@ -57,6 +63,10 @@ from botorch.optim.initializers import gen_batch_initial_conditions
 from botorch.optim.optimize import optimize_acqf
 from botorch.optim.optimize_mixed import optimize_acqf_mixed_alternating
 from botorch.sampling.normal import SobolQMCNormalSampler
+from botorch.utils.multi_objective.box_decompositions.non_dominated import (
+    NondominatedPartitioning,
+)
+from botorch.utils.multi_objective.pareto import is_non_dominated
 from pydantic import BaseModel, ConfigDict, Field
 from torch import Tensor
 
@@ -107,6 +117,14 @@ class GPOptions(BaseModel):
         "4 for the Monte Carlo acquisitions, whose steps cost several times more.",
     )
     raw_samples: int = Field(default=1024, ge=8, le=8_192)
+    noisy_hvi_points: int = Field(
+        default=100,
+        ge=0,
+        le=5_000,
+        description="Several objectives: up to this many completed trials the acquisition "
+        "is the noisy EHVI; past it, the plug-in EHVI over the posterior-mean front, "
+        "whose cost does not grow with the trials.",
+    )
     acq_maxiter: int | None = Field(
         default=None,
         ge=1,
@@ -405,6 +423,16 @@ def _acquisition(
         values = -data.y[:, :m].numpy()
         usable = values[data.feasible] if data.feasible.any() else values
         reference = -pareto.infer_reference(usable[pareto.pareto_mask(usable)])
+    if len(data.ids) > options.noisy_hvi_points and data.feasible.any():
+        return qLogExpectedHypervolumeImprovement(
+            model=model,
+            ref_point=reference.tolist(),
+            partitioning=_mean_front(model, data, m, reference),
+            sampler=sampler,
+            objective=IdentityMCMultiOutputObjective(outcomes=list(range(m))),
+            constraints=constraints,
+            X_pending=x_pending,
+        )
     return qLogNoisyExpectedHypervolumeImprovement(
         model=model,
         ref_point=reference.tolist(),
@@ -415,6 +443,21 @@ def _acquisition(
         X_pending=x_pending,
         prune_baseline=True,
     )
+
+
+def _mean_front(
+    model: Any, data: _Data, m: int, reference: npt.NDArray[np.float64]
+) -> NondominatedPartitioning:
+    """The region the feasible trials' posterior means dominate, cut into boxes.
+
+    The means, not the observed values, so one lucky noisy result does not set the
+    bar the candidates have to beat.
+    """
+    feasible = torch.as_tensor(np.flatnonzero(data.feasible))
+    with torch.no_grad():
+        means = model.posterior(data.x[feasible]).mean[..., :m]
+    ref = torch.as_tensor(reference, dtype=means.dtype)
+    return NondominatedPartitioning(ref_point=ref, Y=means[is_non_dominated(means)])
 
 
 def _first_output(samples: Tensor, X: Tensor | None = None) -> Tensor:

@@ -110,13 +110,18 @@ def test_constraints_keep_it_off_the_infeasible_optimum() -> None:
     assert sum(1 for t in late if t.metrics and t.metrics["c"] <= 0.05) >= 0.7 * len(late)
 
 
-def test_several_objectives_spread_along_the_front() -> None:
+@pytest.mark.parametrize("noisy_hvi_points", [100, 8], ids=["noisy-ehvi", "plug-in-ehvi"])
+def test_several_objectives_spread_along_the_front(noisy_hvi_points: int) -> None:
     # f1 = x^2, f2 = (x - 1)^2 (+ y^2 on both): the front is y = 0, x in [0, 1].
     def objective(params: Any) -> dict[str, float]:
         x, y = params["x"], params["y"]
         return {"f1": x * x + y * y, "f2": (x - 1) ** 2 + y * y}
 
-    body = spec(objectives=[{"name": "f1"}, {"name": "f2"}])
+    options = {**FAST, "noisy_hvi_points": noisy_hvi_points}
+    body = spec(
+        objectives=[{"name": "f1"}, {"name": "f2"}],
+        policy={"name": "gp", "options": options},
+    )
     study = Snapshot(body)
     study.run(objective, 18)
     values = np.array([[t.values["f1"], t.values["f2"]] for t in study.trials if t.values])
