@@ -225,3 +225,60 @@ def test_live_update_shows_a_trial_told_after_the_page_opened(seeded: Seeded, pa
     assert traces(tab, "history")[1]["y"][-1] == -1.0
     tab.wait_for_selector(f'#trials-table tbody tr[data-number="{trial.number}"]')
     assert tab.locator(".badge[data-state=completed]").inner_text() == "completed 4"
+
+
+def test_a_study_on_instances_shows_each_runs_instance_cutoff_and_timeout(
+    seeded: Seeded, page: Page
+) -> None:
+    tab, _ = page
+    import tunehub
+
+    space = {"x": tunehub.Float(0.0, 1.0)}
+    instances = {"train": ["small", "medium", "large"], "test": ["held-out"], "par": 10}
+    with tunehub.Client(seeded.url) as client:
+        study = client.create_study(
+            name="dash-instances",
+            space=space,
+            objectives="runtime",
+            policy="ac-race",
+            instances=instances,
+            cutoff=2.0,
+            seed=4,
+        )
+        told = []
+        for k in range(4):
+            trial = study.ask()
+            if k == 1:
+                trial.timeout()
+            else:
+                trial.tell(0.1 + k / 10)
+            told.append(trial)
+    open_study(tab, seeded.url, study.id, expect=())
+    headers = tab.locator("#trials-table thead th").all_inner_texts()
+    assert headers[4:7] == ["instance", "cutoff", "timed out"], headers
+    for trial in told:
+        row = tab.locator(f'#trials-table tbody tr[data-number="{trial.number}"]')
+        assert row.locator("td.col-instance").inner_text() == trial.instance
+        cutoff = float(row.locator("td.col-cutoff").inner_text())
+        assert cutoff == (trial.info.cutoff or 2.0)
+    late = tab.locator(f'#trials-table tbody tr[data-number="{told[1].number}"]')
+    assert late.locator("td.col-timed-out").inner_text() == "timed out"
+    stored = study.trials()
+    par10 = 10 * (told[1].info.cutoff or 2.0)  # its own cutoff when the race capped it
+    assert next(t for t in stored if t.number == told[1].number).values == {"runtime": par10}
+    assert [t.number for t in stored if t.timed_out] == [told[1].number]
+    tab.click("th[data-sort=timed_out] button")  # ascending: false first
+    tab.click("th[data-sort=timed_out] button")  # descending: the timeout first
+    tab.wait_for_function(
+        "(n) => document.querySelector('#trials-table tbody tr').dataset.number === n",
+        arg=str(told[1].number),
+    )
+    screenshot(tab, "trial-table-instances", "#view-trials")
+    with tab.expect_download() as info:
+        tab.click("#download-csv")
+    with open(info.value.path(), newline="") as file:
+        rows = {int(r["number"]): r for r in csv.DictReader(io.StringIO(file.read()))}
+    for trial in told:
+        assert rows[trial.number]["instance"] == trial.instance
+        assert float(rows[trial.number]["cutoff"]) == (trial.info.cutoff or 2.0)
+    assert [n for n, r in rows.items() if r["timed_out"] == "true"] == [told[1].number]

@@ -16,9 +16,28 @@ const COLUMNS = [
   ["error", null, (t) => (t.error ? t.error.split("\n").filter(Boolean).slice(-1)[0] : "")],
 ];
 
+// Studies run on instances (algorithm configuration): which one, the cutoff the run had
+// (its own when a policy capped it, else the study's), and whether it hit it.
+function runsOnInstances(study) {
+  return Boolean(study.instances || study.cutoff);
+}
+
+function columnsFor(study) {
+  if (!runsOnInstances(study)) return COLUMNS;
+  const at = COLUMNS.findIndex(([title]) => title === "values") + 1;
+  return [
+    ...COLUMNS.slice(0, at),
+    ["instance", "instance", (t) => t.instance || ""],
+    ["cutoff", "cutoff", (t) => formatNumber(t.cutoff ?? study.cutoff)],
+    ["timed out", "timed_out", (t) => (t.timed_out ? "timed out" : "")],
+    ...COLUMNS.slice(at),
+  ];
+}
+
 export class TrialTable {
   constructor(study) {
     this.study = study;
+    this.columns = columnsFor(study);
     this.sort = "number";
     this.state = "";
     this.size = 50;
@@ -70,7 +89,7 @@ export class TrialTable {
 
   renderHead() {
     this.head.replaceChildren(
-      ...COLUMNS.map(([title, key]) => {
+      ...this.columns.map(([title, key]) => {
         if (!key) return el("th", { scope: "col" }, title);
         const active = this.sort.replace(/^-/, "") === key;
         const arrow = active ? (this.sort.startsWith("-") ? " ▼" : " ▲") : "";
@@ -111,11 +130,11 @@ export class TrialTable {
         el(
           "tr",
           { dataset: { number: t.number, state: t.state } },
-          COLUMNS.map(([title, , cell]) => el("td", { class: `col-${title}` }, cell(t))),
+          this.columns.map(([title, , cell]) => el("td", { class: `col-${title.replace(" ", "-")}` }, cell(t))),
         ),
       ),
     );
-    if (!page.trials.length) this.body.replaceChildren(el("tr", {}, el("td", { colspan: COLUMNS.length }, "No trials.")));
+    if (!page.trials.length) this.body.replaceChildren(el("tr", {}, el("td", { colspan: this.columns.length }, "No trials.")));
     const last = Math.min(this.offset + page.trials.length, page.count);
     this.status.textContent = page.count ? `${this.offset + 1}–${last} of ${page.count}` : "0 trials";
     this.previous.disabled = this.offset === 0;
@@ -147,14 +166,17 @@ function quote(value) {
 export function toCsv(study, trials) {
   const params = Object.keys(study.space);
   const objectives = study.objectives.map((o) => o.name);
+  const instances = runsOnInstances(study);
   const header = [
     "number", "state", ...params.map((p) => `params_${p}`), ...objectives.map((o) => `values_${o}`),
+    ...(instances ? ["instance", "cutoff", "timed_out"] : []),
     "cost", "budget", "worker", "started_at", "finished_at", "duration_s", "error",
   ];
   const lines = [header.join(",")];
   for (const t of trials) {
     const row = [
       t.number, t.state, ...params.map((p) => t.params[p]), ...objectives.map((o) => (t.values ? t.values[o] : null)),
+      ...(instances ? [t.instance, t.cutoff ?? study.cutoff, t.timed_out] : []),
       t.cost, t.budget, t.worker, t.started_at, t.finished_at, seconds(t), t.error,
     ];
     lines.push(row.map(quote).join(","));

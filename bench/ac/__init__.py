@@ -1,0 +1,1 @@
+"""bench/ac: algorithm configuration on solver instances, and CASH on sklearn's datasets."""
