@@ -12,7 +12,12 @@ challengers the incumbent runs on one more instance (in a seeded order), up to
 Adaptive capping: when the objective is a minimized runtime and the study has a
 cutoff, a challenger's run may take no longer than ``slack`` times the incumbent's
 time on the challenger's instances so far, less the challenger's own; a run cut off
-there is a timeout the server scores as PAR, and the challenger is dropped.
+there is a timeout the server scores as PAR, and the challenger is dropped. The race
+keeps such a run as what it is, a runtime above the cap: the challenger stays dropped
+while that bound is worse than the incumbent, but when a later incumbent is slower
+there than the cap, the challenger races again and reruns the instance. A
+configuration cut off early by a specialist incumbent (fast on one kind of instance,
+lost on the others) is not lost for good.
 
 New challengers are drawn around the incumbent (``local_share`` of them) or
 uniformly, from the seed and their trial number, so any server process suggests the
@@ -113,17 +118,23 @@ class _Race:
         return started_since >= self.options.challengers_per_instance
 
     def _dropped(self, config: Configuration) -> bool:
-        """Worse than the incumbent on the instances both ran, or run where it never was."""
+        """Worse than the incumbent on the instances both ran (a cut-off run counting as
+        its cap, the least it would have taken), or run where it never was."""
         incumbent = self.incumbent
         if incumbent is None:
             return False
-        common = [i for i in config.costs if i in incumbent.costs]
         if any(i not in incumbent.costs for i in config.costs):
             return True  # it ran where the incumbent never did: an old incumbent, beaten
-        return bool(common) and config.mean_on(common) > incumbent.mean_on(common)
+        common = [i for i in config.costs if i in incumbent.costs]
+        bounded = [i for i in config.censored if i in incumbent.costs]
+        if not common and not bounded:
+            return False
+        at_least = sum(config.costs[i] for i in common) + sum(config.censored[i] for i in bounded)
+        return at_least > sum(incumbent.costs[i] for i in common + bounded)
 
     def _next_batch(self, config: Configuration) -> list[str]:
-        """The incumbent's instances this challenger runs next: as many as it has run."""
+        """The incumbent's instances this challenger runs next: as many as it has run
+        (a cut-off run is run again, against the cap of the incumbent now)."""
         assert self.incumbent is not None
         left = [i for i in self._challenger_order(config) if i not in config.costs]
         return left[: max(1, len(config.costs))]
@@ -136,10 +147,15 @@ class _Race:
     def _cap(self, config: Configuration, batch: list[str]) -> float | None:
         if not self.capped:
             return None
-        assert self.incumbent is not None and self.view.spec.cutoff is not None
-        on = [*config.costs, *batch]
-        budget = self.options.slack * sum(self.incumbent.costs[i] for i in on)
-        left = budget - sum(config.costs.values())
+        incumbent = self.incumbent
+        assert incumbent is not None and self.view.spec.cutoff is not None
+        # The challenger's time so far counts a cut-off run at its cap: then a run cut off
+        # now leaves it dropped (over slack x the incumbent's time), and a run that is
+        # cut off again gets a higher cap than the last one.
+        known = {**config.censored, **config.costs}
+        on = [i for i in {**known, **dict.fromkeys(batch)} if i in incumbent.costs]
+        budget = self.options.slack * sum(incumbent.costs[i] for i in on)
+        left = budget - sum(known[i] for i in on if i not in batch)
         if left >= self.view.spec.cutoff:
             return None
         return max(left, 0.01 * self.view.spec.cutoff)

@@ -28,7 +28,12 @@ def config_key(params: Mapping[str, ParamValue]) -> str:
 
 @dataclass
 class Configuration:
-    """One configuration's runs: costs by instance (minimized), and instances in flight."""
+    """One configuration's runs: costs by instance (minimized), and instances in flight.
+
+    A run cut off at a cap below the study's cutoff (adaptive capping) is not a cost:
+    it only says the runtime is above the cap. ``censored`` keeps that bound, until a
+    run on the same instance gives the runtime itself.
+    """
 
     key: str
     params: Mapping[str, ParamValue]
@@ -36,6 +41,7 @@ class Configuration:
     last_number: int
     costs: dict[str, float] = field(default_factory=dict)
     running: set[str] = field(default_factory=set)
+    censored: dict[str, float] = field(default_factory=dict)
 
     def mean_on(self, instances: Sequence[str]) -> float:
         return float(np.mean([self.costs[i] for i in instances])) if instances else math.inf
@@ -102,9 +108,22 @@ def configurations(view: StudyView) -> dict[str, Configuration]:
             entry.running.add(trial.instance)
             continue
         cost = run_cost(spec, trial)
-        if cost is not None:
+        if cost is None:
+            continue
+        cap = censored_at(spec, trial)
+        if cap is None:
             entry.costs[trial.instance] = cost
+            entry.censored.pop(trial.instance, None)
+        elif trial.instance not in entry.costs:
+            entry.censored[trial.instance] = max(cap, entry.censored.get(trial.instance, cap))
     return found
+
+
+def censored_at(spec: StudySpec, trial: TrialRecord) -> float | None:
+    """The cap of a runtime cut off below the study's cutoff; ``None`` for any other run."""
+    if not trial.timed_out or trial.cutoff is None or spec.cutoff is None or sign(spec) < 0:
+        return None
+    return trial.cutoff if trial.cutoff < spec.cutoff else None
 
 
 def incumbent_of(configs: Mapping[str, Configuration]) -> Configuration | None:

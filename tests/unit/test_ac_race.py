@@ -98,9 +98,57 @@ def test_racing_drops_dominated_challengers_and_keeps_the_best() -> None:
     # A dominated challenger is dropped early: most never pass their first batches.
     assert sum(len(c.costs) <= 2 for c in others) >= 0.8 * len(others)
     assert all(len(c.costs) <= len(best.costs) for c in others)
-    # Every run is on a train instance, and no configuration runs one instance twice.
-    runs = [(config_key(t.params), t.instance) for t in snapshot.trials]
-    assert all(i in TRAIN for _, i in runs) and len(runs) == len(set(runs))
+    # Every run is on a train instance, and no configuration runs one instance twice
+    # unless the run before was cut off at its cap.
+    seen: set[tuple[str, str | None]] = set()
+    for t in snapshot.trials:
+        run = (config_key(t.params), t.instance)
+        assert t.instance in TRAIN
+        assert run not in seen, run
+        if not t.timed_out:
+            seen.add(run)
+
+
+def test_a_run_cut_off_by_a_specialist_incumbent_races_again_under_a_slower_one() -> None:
+    snapshot = Snapshot(spec(challengers_per_instance=100))
+
+    def run(params: dict[str, Any], instance: str, seconds: float) -> None:
+        snapshot.tell(
+            snapshot.add(Suggestion(params=params, instance=instance)), {"runtime": seconds}
+        )
+
+    specialist = {"x": 0.9, "solver": "cg"}  # very fast on i0, slow on i1
+    run(specialist, "i0", 0.1)
+    run(specialist, "i1", 5.0)
+    steady = {"x": 0.2, "solver": "gmres"}
+    cut = snapshot.add(Suggestion(params=steady, instance="i0", cutoff=0.12))
+    snapshot.timeout(cut)  # runtime above 0.12 s: worse than 0.1 s, as far as we know
+    assert configurations(snapshot.view())[config_key(steady)].censored == {"i0": 0.12}
+    assert all(t.params != steady for t in snapshot.ask(4))  # dropped by the specialist
+    for trial in snapshot.trials[-4:]:
+        snapshot.end(trial, TrialState.STOPPED)
+    # A new incumbent, run on more instances, takes 0.5 s on i0: the cut-off run proved
+    # nothing against it, so the steady configuration races again from i0 or i1.
+    third = {"x": 0.5, "solver": "cg"}
+    for instance, seconds in (("i0", 0.5), ("i1", 1.0), ("i2", 1.0)):
+        run(third, instance, seconds)
+    (again,) = snapshot.ask()
+    assert again.params == steady and again.instance in ("i0", "i1", "i2")
+    times = {"i0": 0.5, "i1": 1.0, "i2": 1.0}
+    # The cap counts the cut-off run at its own cap: 1.2 x the incumbent's time on
+    # every instance the two share, less the 0.12 s already known to be spent.
+    shared = {"i0", again.instance}
+    others = 0.0 if again.instance == "i0" else 0.12
+    assert again.cutoff == pytest.approx(1.2 * sum(times[i] for i in shared) - others)
+    assert again.cutoff > 0.12
+    rerun = Snapshot(snapshot.spec.model_dump(mode="json"))
+    rerun.trials = list(snapshot.trials)
+    snapshot.tell(again, {"runtime": 0.3})
+    steady_now = configurations(snapshot.view())[config_key(steady)]
+    assert steady_now.costs == {again.instance: 0.3}
+    # Cut off again instead: now it is over slack x the incumbent's time, and done.
+    rerun.timeout(again)
+    assert all(t.params != steady for t in rerun.ask(6))
 
 
 def test_the_same_seed_and_history_give_the_same_runs() -> None:
