@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve test install install-dev lint typecheck pytest bench bench-workers bench-quality bench-multifidelity bench-gp-latency bench-dashboard bench-carbs vendor-plotly clean
+.PHONY: run serve test install install-dev lint typecheck pytest bench bench-workers bench-quality bench-multifidelity bench-gp-latency bench-dashboard bench-carbs bench-ac vendor-plotly clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -79,6 +79,11 @@ bench-dashboard: install-dev
 
 bench-carbs: install-dev
 	$(BIN)/python -m bench.carbs
+
+# ac-race and ac-band against SMAC3's AC facade; rising-bandit against gp on CASH (bench/results/ac/).
+bench-ac: install-dev
+	$(BIN)/pip install -q smac
+	$(BIN)/python -m bench.ac
 
 # The dashboard's vendored Plotly bundle, fetched again from npm (the version and
 # checksum it must match are in server/dashboard/__init__.py).

@@ -14,21 +14,14 @@ SQLite. Writes ``results.json`` and ``report.md`` to ``--out`` (bench/results/ac
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
-import multiprocessing
 import os
-import sys
-import tempfile
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any
 
 from bench.ac.harness import PROBLEMS, optimizers_of, run_job
 from bench.ac.report import write_report
 from bench.run_args import add_run_arguments
-from bench.server_process import server_if
+from bench.run_jobs import read_runs, run_jobs
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -51,36 +44,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ[variable] = "1"
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     jobs = [(p, o, s) for s in seeds for p in problems for o in optimizers if o in optimizers_of(p)]
-    runs: list[dict[str, Any]] = []
-    context = multiprocessing.get_context("spawn")
-    with (
-        tempfile.TemporaryDirectory() as folder,
-        server_if(any(o.startswith("tunehub") for _, o, _ in jobs), Path(folder) / "ac.db") as url,
-        ProcessPoolExecutor(args.workers, mp_context=context) as pool,
-    ):
-        futures = [pool.submit(run_job, p, o, s, url, args.budget_scale) for p, o, s in jobs]
-        for done, future in enumerate(as_completed(futures), 1):
-            run = future.result()
-            runs.append(run)
-            score = run.get("test_par10", run.get("cv_error"))
-            print(
-                f"[{done}/{len(jobs)}] {run['problem']} {run['optimizer']} seed {run['seed']}: "
-                f"{run['status']}, score {score}, {run['seconds']:.0f} s",
-                flush=True,
-            )
-            if run["status"] != "ok":
-                print(run["message"], file=sys.stderr)
-            partial = args.out / "results.json.partial"
-            partial.write_text(json.dumps({"runs": runs}))
-            partial.replace(args.out / "results.json")
+    runs = run_jobs(
+        run_job,
+        jobs,
+        workers=args.workers,
+        scale=args.budget_scale,
+        out=args.out,
+        describe=lambda run: f"score {run.get('test_par10', run.get('cv_error'))}",
+    )
     print(write_report(runs, args.out))
     return 0 if all(r["status"] == "ok" for r in runs) else 1
-
-
-def read_runs(path: Path) -> list[dict[str, Any]]:
-    data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-    runs: list[dict[str, Any]] = json.loads(data)["runs"]
-    return runs
 
 
 if __name__ == "__main__":
