@@ -70,6 +70,13 @@ def _cash(dataset: str, optimizer: str, seed: int, url: str | None, scale: float
     }
 
 
+def rescore(incumbent: dict[str, Any]) -> list[float]:
+    """The test scores of a solver run's configuration, measured again."""
+    from bench.ac import solver_problem
+
+    return solver_problem.scores_on_test(incumbent)
+
+
 def _plain(params: dict[str, Any]) -> dict[str, Any]:
     """numpy scalars (from SMAC and ConfigSpace) as the JSON types they stand for."""
     return {k: v.item() if hasattr(v, "item") else v for k, v in params.items()}

@@ -11,6 +11,8 @@ import importlib.util
 import json
 from pathlib import Path
 
+import pytest
+
 from bench.ac import cash, solver_problem
 from bench.ac.harness import optimizers_of
 from tests.support.bench import run_bench
@@ -62,3 +64,14 @@ def test_a_small_run_scores_every_tuner_and_searcher(tmp_path: Path) -> None:
     assert "| tunehub-ac-race |" in report and "| breast_cancer | tunehub-rising-bandit |" in report
     assert "- solvers: tunehub-ac-" in done.stdout
     assert "- cash-breast_cancer: rising-bandit" in done.stdout
+
+    again = tmp_path / "rescored"
+    run_bench(
+        "ac", "--report-from", str(tmp_path / "results.json"), "--rescore", "--out", str(again)
+    )
+    rescored = json.loads((again / "results.json").read_text())["runs"]
+    for run in rescored:
+        if run["problem"] == "solvers":
+            assert run["rescored"] and len(run["test_scores"]) == len(solver_problem.TEST)
+            mean = sum(run["test_scores"]) / len(run["test_scores"])
+            assert run["test_par10"] == pytest.approx(mean)
