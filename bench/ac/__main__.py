@@ -9,9 +9,9 @@ instances, then its configuration is scored by PAR10 on the test instances.
 space of four classifiers. Tunehub tuners go through one live Tunehub server on
 SQLite. Writes ``results.json`` and ``report.md`` to ``--out`` (bench/results/ac);
 ``--report-from`` re-renders from results files (``.json`` or ``.json.gz``), and
-with ``--rescore`` first measures every solver configuration's test scores again,
-one after another: tuners may run side by side (their budgets are CPU time), but
-the scores that decide are taken in one sitting on a quiet machine.
+with ``--rescore`` first measures every solver configuration's test scores again:
+tuners may run side by side (their budgets are CPU time), but the scores that decide
+are taken in one sitting, the configurations interleaved on every instance.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--rescore",
         action="store_true",
         help="with --report-from: score every solver run's configuration on the test "
-        "instances again, one after another, and write the runs to --out",
+        "instances again, interleaved, and write the runs to --out",
     )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -80,11 +80,11 @@ def _one_blas_thread() -> None:
 
 def _rescored(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The runs, each solver run's test scores measured again in one worker process:
-    every tuner's configuration scored on the same quiet machine, in one sitting."""
+    every tuner's configuration scored on the same machine, in one sitting, interleaved."""
     solver_runs = [r for r in runs if r["problem"] == "solvers" and r["status"] == "ok"]
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(1, mp_context=context) as pool:
-        scores = list(pool.map(rescore, [r["incumbent"] for r in solver_runs]))
+        scores = pool.submit(rescore, [r["incumbent"] for r in solver_runs]).result()
     for run, new in zip(solver_runs, scores, strict=True):
         run.update(test_scores=new, test_par10=float(np.mean(new)), rescored=True)
     return runs

@@ -70,11 +70,25 @@ def _cash(dataset: str, optimizer: str, seed: int, url: str | None, scale: float
     }
 
 
-def rescore(incumbent: dict[str, Any]) -> list[float]:
-    """The test scores of a solver run's configuration, measured again."""
-    from bench.ac import solver_problem
+def rescore(incumbents: list[dict[str, Any]]) -> list[list[float]]:
+    """Every configuration's test scores, measured again side by side: each repeat runs
+    every instance with the configurations in a new shuffled order, so a machine that
+    drifts (clock, caches, other load) slows them all alike."""
+    import random
+    import statistics
 
-    return solver_problem.scores_on_test(incumbent)
+    from bench.ac import solver_problem as problem
+
+    runs: list[list[list[float]]] = [[[] for _ in problem.TEST] for _ in incumbents]
+    rng = random.Random(0)
+    for _ in range(problem.REPEATS):
+        for k, instance in enumerate(problem.TEST):
+            order = list(range(len(incumbents)))
+            rng.shuffle(order)
+            for j in order:
+                run = problem.run_solver(incumbents[j], instance["id"], problem.CUTOFF)
+                runs[j][k].append(problem.par_score(run))
+    return [[statistics.median(scores) for scores in per_run] for per_run in runs]
 
 
 def _plain(params: dict[str, Any]) -> dict[str, Any]:

@@ -75,3 +75,14 @@ def test_a_small_run_scores_every_tuner_and_searcher(tmp_path: Path) -> None:
             assert run["rescored"] and len(run["test_scores"]) == len(solver_problem.TEST)
             mean = sum(run["test_scores"]) / len(run["test_scores"])
             assert run["test_par10"] == pytest.approx(mean)
+
+
+def test_the_committed_run_renders_the_readme_tables(tmp_path: Path) -> None:
+    """The README's bench/ac tables come from the committed results."""
+    done = run_bench(
+        "ac", "--report-from", "bench/figures/ac/results.json.gz", "--out", str(tmp_path)
+    )
+    assert "- solvers: tunehub-ac-race 0.033 s <= smac-ac 0.034 s" in done.stdout
+    assert "- solvers: tunehub-ac-race 0.033 s <= default 0.232 s" in done.stdout
+    assert "- cash-breast_cancer: rising-bandit 0.0164 <= gp 0.0164" in done.stdout
+    assert "- cash-digits: rising-bandit 0.0156 > gp 0.0148" in done.stdout
