@@ -15,8 +15,8 @@ noisy, log-scaled acquisition over the unit cube:
   joint posterior of the candidate and every baseline trial, so past
   ``noisy_hvi_points`` completed trials it gives way to the plug-in EHVI:
   qLogEHVI over the front of the trials' posterior means, which needs the
-  candidate's posterior alone (at 220 trials, an ask went from 7 s to well
-  under 1 s);
+  candidate's posterior alone (at 220 trials, an ask went from 7 s to 3 s on a
+  busy 2-core machine);
 - outcome constraints are modelled as extra GP outputs and weight the
   acquisition by the probability of feasibility.
 
@@ -123,7 +123,7 @@ class GPOptions(BaseModel):
         le=5_000,
         description="Several objectives: up to this many completed trials the acquisition "
         "is the noisy EHVI; past it, the plug-in EHVI over the posterior-mean front, "
-        "whose cost does not grow with the trials.",
+        "whose cost grows with the front, not with all the trials.",
     )
     acq_maxiter: int | None = Field(
         default=None,
