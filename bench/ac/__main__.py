@@ -17,6 +17,7 @@ are taken in one sitting, the configurations interleaved on every instance.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import multiprocessing
 import os
@@ -27,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.ac import solver_problem
 from bench.ac.harness import PROBLEMS, optimizers_of, rescore, run_job
 from bench.ac.report import write_report
 from bench.run_args import add_run_arguments
@@ -43,13 +45,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="with --report-from: score every solver run's configuration on the test "
         "instances again, interleaved, and write the runs to --out",
     )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=solver_problem.REPEATS,
+        help="runs per test instance when scoring a solver configuration (the median counts)",
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     _one_blas_thread()
     if args.report_from:
         runs = [r for path in args.report_from for r in read_runs(path)]
         if args.rescore:
-            runs = _rescored(runs)
+            runs = _rescored(runs, args.repeats)
             (args.out / "results.json").write_text(json.dumps({"runs": runs}))
         print(write_report(runs, args.out))
         return 0
@@ -60,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     jobs = [(p, o, s) for s in seeds for p in problems for o in optimizers if o in optimizers_of(p)]
     runs = run_jobs(
-        run_job,
+        functools.partial(run_job, repeats=args.repeats),
         jobs,
         workers=args.workers,
         scale=args.budget_scale,
@@ -78,13 +86,14 @@ def _one_blas_thread() -> None:
         os.environ[variable] = "1"
 
 
-def _rescored(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _rescored(runs: list[dict[str, Any]], repeats: int) -> list[dict[str, Any]]:
     """The runs, each solver run's test scores measured again in one worker process:
     every tuner's configuration scored on the same machine, in one sitting, interleaved."""
     solver_runs = [r for r in runs if r["problem"] == "solvers" and r["status"] == "ok"]
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(1, mp_context=context) as pool:
-        scores = pool.submit(rescore, [r["incumbent"] for r in solver_runs]).result()
+        incumbents = [r["incumbent"] for r in solver_runs]
+        scores = pool.submit(rescore, incumbents, repeats).result()
     for run, new in zip(solver_runs, scores, strict=True):
         run.update(test_scores=new, test_par10=float(np.mean(new)), rescored=True)
     return runs

@@ -20,14 +20,19 @@ def optimizers_of(problem: str) -> tuple[str, ...]:
 
 
 def run_job(
-    problem: str, optimizer: str, seed: int, url: str | None, scale: float = 1.0
+    problem: str,
+    optimizer: str,
+    seed: int,
+    url: str | None,
+    scale: float = 1.0,
+    repeats: int = 3,
 ) -> dict[str, Any]:
     """One tuner's run on one problem and seed, scored on the held-out data."""
     started = time.perf_counter()
     record: dict[str, Any] = {"problem": problem, "optimizer": optimizer, "seed": seed}
     try:
         if problem == "solvers":
-            record.update(_solvers(optimizer, seed, url, scale))
+            record.update(_solvers(optimizer, seed, url, scale, repeats))
         else:
             record.update(_cash(problem.removeprefix("cash-"), optimizer, seed, url, scale))
         record.update(status="ok", message="")
@@ -37,13 +42,15 @@ def run_job(
     return record
 
 
-def _solvers(optimizer: str, seed: int, url: str | None, scale: float) -> dict[str, Any]:
+def _solvers(
+    optimizer: str, seed: int, url: str | None, scale: float, repeats: int
+) -> dict[str, Any]:
     from bench.ac import solver_problem
     from bench.ac.solver_tuners import TUNERS
 
     ledger = solver_problem.SolverLedger(budget=solver_problem.BUDGET * scale)
     incumbent = _plain(TUNERS[optimizer](ledger, seed, url))
-    scores = solver_problem.scores_on_test(incumbent)
+    scores = solver_problem.scores_on_test(incumbent, repeats)
     return {
         "incumbent": incumbent,
         "spent": ledger.spent,
@@ -70,7 +77,7 @@ def _cash(dataset: str, optimizer: str, seed: int, url: str | None, scale: float
     }
 
 
-def rescore(incumbents: list[dict[str, Any]]) -> list[list[float]]:
+def rescore(incumbents: list[dict[str, Any]], repeats: int) -> list[list[float]]:
     """Every configuration's test scores, measured again side by side: each repeat runs
     every instance with the configurations in a new shuffled order, so a machine that
     drifts (clock, caches, other load) slows them all alike."""
@@ -81,7 +88,7 @@ def rescore(incumbents: list[dict[str, Any]]) -> list[list[float]]:
 
     runs: list[list[list[float]]] = [[[] for _ in problem.TEST] for _ in incumbents]
     rng = random.Random(0)
-    for _ in range(problem.REPEATS):
+    for _ in range(repeats):
         for k, instance in enumerate(problem.TEST):
             order = list(range(len(incumbents)))
             rng.shuffle(order)

@@ -88,9 +88,9 @@ REPEATS = 3
 does not decide it."""
 
 
-def scores_on_test(params: dict[str, Any]) -> list[float]:
-    """PAR10 of ``params`` on every test instance, in order (median of ``REPEATS`` runs)."""
+def scores_on_test(params: dict[str, Any], repeats: int = REPEATS) -> list[float]:
+    """PAR10 of ``params`` on every test instance, in order (median of ``repeats`` runs)."""
     return [
-        statistics.median(par_score(run_solver(params, i["id"], CUTOFF)) for _ in range(REPEATS))
+        statistics.median(par_score(run_solver(params, i["id"], CUTOFF)) for _ in range(repeats))
         for i in TEST
     ]

@@ -35,6 +35,8 @@ def test_a_small_run_scores_every_tuner_and_searcher(tmp_path: Path) -> None:
         "1",
         "--budget-scale",
         str(SCALE),
+        "--repeats",
+        "1",
         "--out",
         str(tmp_path),
     )
@@ -67,7 +69,14 @@ def test_a_small_run_scores_every_tuner_and_searcher(tmp_path: Path) -> None:
 
     again = tmp_path / "rescored"
     run_bench(
-        "ac", "--report-from", str(tmp_path / "results.json"), "--rescore", "--out", str(again)
+        "ac",
+        "--report-from",
+        str(tmp_path / "results.json"),
+        "--rescore",
+        "--repeats",
+        "1",
+        "--out",
+        str(again),
     )
     rescored = json.loads((again / "results.json").read_text())["runs"]
     for run in rescored:
