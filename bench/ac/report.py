@@ -65,7 +65,7 @@ def cash_table(runs: Sequence[dict[str, Any]]) -> tuple[list[str], list[str]]:
     problems = sorted({r["problem"] for r in runs if r["problem"].startswith("cash-")})
     lines = [
         "| dataset | searcher | seeds | best CV error, median | IQR | mean | "
-        "test error, median | models tried |",
+        "test error, median | trials per model, mean of seeds |",
         "|---|---|---:|---:|---|---:|---:|---|",
     ]
     verdicts = []
