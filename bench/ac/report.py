@@ -8,15 +8,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.ac.solver_problem import CUTOFF, PAR
+from bench.spread import quartiles
+
 AC_OURS = ("tunehub-ac-race", "tunehub-ac-band")
 CASH_OURS = "tunehub-rising-bandit"
-
-
-def _quartiles(values: Sequence[float]) -> tuple[float, float, float]:
-    if len(values) == 1:
-        return values[0], values[0], values[0]
-    q1, q2, q3 = statistics.quantiles(values, n=4, method="inclusive")
-    return q1, q2, q3
 
 
 def _by(runs: Sequence[dict[str, Any]], problem: str) -> dict[str, list[dict[str, Any]]]:
@@ -37,9 +33,9 @@ def solver_table(runs: Sequence[dict[str, Any]]) -> tuple[list[str], list[str]]:
     ]
     for tuner in sorted(by_tuner, key=lambda t: medians[t]):
         rs = by_tuner[tuner]
-        q1, q2, q3 = _quartiles([r["test_par10"] for r in rs])
+        q1, q2, q3 = quartiles([r["test_par10"] for r in rs])
         mean = statistics.mean(r["test_par10"] for r in rs)
-        timeouts = sum(1 for r in rs for s in r["test_scores"] if s >= 10.0 * _cutoff())
+        timeouts = sum(1 for r in rs for s in r["test_scores"] if s >= PAR * CUTOFF)
         tests = sum(len(r["test_scores"]) for r in rs)
         lines.append(
             f"| {tuner} | {len(rs)} | {q2:.3f} | {q1:.3f} to {q3:.3f} | {mean:.3f} | "
@@ -75,7 +71,7 @@ def cash_table(runs: Sequence[dict[str, Any]]) -> tuple[list[str], list[str]]:
         means = {s: statistics.mean(r["cv_error"] for r in rs) for s, rs in by_searcher.items()}
         for searcher in sorted(by_searcher, key=lambda s: (medians[s], means[s])):
             rs = by_searcher[searcher]
-            q1, q2, q3 = _quartiles([r["cv_error"] for r in rs])
+            q1, q2, q3 = quartiles([r["cv_error"] for r in rs])
             models: dict[str, int] = {}
             for r in rs:
                 for m in r["models"]:
@@ -95,12 +91,6 @@ def cash_table(runs: Sequence[dict[str, Any]]) -> tuple[list[str], list[str]]:
                 f"{means['tunehub-gp']:.4f})"
             )
     return lines, verdicts
-
-
-def _cutoff() -> float:
-    from bench.ac.solver_problem import CUTOFF
-
-    return CUTOFF
 
 
 def write_report(runs: Sequence[dict[str, Any]], out: Path) -> str:

@@ -11,6 +11,7 @@ import numpy as np
 
 from bench.carbs import metrics
 from bench.carbs.problems import PROBLEMS, Params, Problem
+from bench.spread import quartiles
 
 OURS = "tunehub-carbs"
 
@@ -18,13 +19,6 @@ OURS = "tunehub-carbs"
 def _total(run: dict[str, Any]) -> float:
     """The cost the run was given (a scaled budget in smoke runs)."""
     return float(run.get("total_cost") or PROBLEMS[run["problem"]].total_cost)
-
-
-def _quartiles(values: Sequence[float]) -> tuple[float, float, float]:
-    if len(values) == 1:
-        return values[0], values[0], values[0]
-    q1, q2, q3 = statistics.quantiles(values, n=4, method="inclusive")
-    return q1, q2, q3
 
 
 def summarize(runs: Sequence[dict[str, Any]]) -> dict[str, dict[str, list[float]]]:
@@ -50,7 +44,7 @@ def write_report(runs: Sequence[dict[str, Any]], out: Path) -> str:
         for optimizer, values in sorted(
             by_optimizer.items(), key=lambda kv: -statistics.median(kv[1])
         ):
-            q1, q2, q3 = _quartiles(values)
+            q1, q2, q3 = quartiles(values)
             lines.append(
                 f"| {problem} | {optimizer} | {len(values)} | {q2:.3f} | {q1:.3f} to {q3:.3f} |"
             )
