@@ -6,9 +6,10 @@ each of its values is an arm, tuned by its own searcher (``gp`` or ``random``)
 over the parameters active for it. An arm's reward is the best value it has found
 so far, a curve that only rises. After ``window`` results an arm gets bounds: the
 best so far below, and above it that best extended by its recent slope (the
-rise over its last ``window`` results, per result) for the ``horizon - t``
-results it could still get. An arm whose upper bound is below another's lower
-bound is eliminated for good; the survivors are pulled in turn, fewest first.
+rise over its last ``window`` results, per result) over every trial the study
+has left (``horizon`` less all arms' results so far), the most it could still
+get. An arm whose upper bound is below another's lower bound is eliminated for
+good; the survivors are pulled in turn, fewest first.
 
 Each arm's searcher sees a study of its own: the arm's parameters (conditions on
 the arm dropped), its trials, numbered from 0, and a seed of its own.
@@ -43,7 +44,7 @@ class RisingOptions(BaseModel):
     searcher: str = Field(default="gp", pattern="^(gp|random)$")
     window: int = Field(default=5, ge=1, le=1000)
     horizon: int = Field(default=100, ge=2, le=1_000_000)
-    """Results each arm could get in all: how far an arm's slope is extended."""
+    """Trials the study will run in all: an arm's slope is extended over those left."""
 
 
 class RisingBanditPolicy(Policy):
@@ -138,16 +139,18 @@ def surviving_arms(
 def _eliminate(
     alive: list[ParamValue], curves: dict[ParamValue, list[float]], options: RisingOptions
 ) -> list[ParamValue]:
-    window, horizon = options.window, options.horizon
+    window = options.window
     bounded = [a for a in alive if len(curves[a]) > window]
     if len(bounded) < 2:
         return alive
+    # No arm can get more results than the study has trials left, however many it wins.
+    left = max(options.horizon - sum(len(c) for c in curves.values()), 0)
     lower = {a: curves[a][-1] for a in bounded}
     upper = {}
     for a in bounded:
         curve = curves[a]
         slope = (curve[-1] - curve[-1 - window]) / window
-        upper[a] = curve[-1] + slope * max(horizon - len(curve), 0)
+        upper[a] = curve[-1] + slope * left
     best_lower = max(lower.values())
     return [a for a in alive if a not in upper or upper[a] >= best_lower]
 

@@ -77,6 +77,20 @@ def test_a_rising_arm_is_kept_while_its_slope_could_catch_up() -> None:
     assert Counter(t.params["model"] for t in snapshot.trials[15:])["linear"] >= 4
 
 
+def test_a_rising_arm_is_dropped_when_the_trials_left_cannot_lift_it_to_the_best() -> None:
+    def slow(params: Any) -> dict[str, float]:
+        if params["model"] == "linear":  # rises, but too slowly for the budget left
+            count = sum(1 for t in snapshot.trials if t.params["model"] == "linear")
+            return {"accuracy": 0.3 + 0.03 * count}
+        return {"accuracy": 0.9 if params["model"] == "tree" else 0.85}
+
+    snapshot = Snapshot(spec(window=3, horizon=24))
+    snapshot.run(slow, 24)
+    # After 12 trials the line reaches 0.39 + 0.03 x 12 left = 0.75 < 0.9: it is gone,
+    # though 20 more results of its own would have lifted it past the trees.
+    assert Counter(t.params["model"] for t in snapshot.trials[12:])["linear"] == 0
+
+
 def test_the_gp_searcher_tunes_each_arm_in_its_own_space() -> None:
     snapshot = Snapshot(spec(searcher="gp", window=2, horizon=20))
     snapshot.run(lambda p: {"accuracy": accuracy(p)}, 16)
