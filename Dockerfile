@@ -47,5 +47,6 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/api/v1/health', timeout=4).status == 200 else 1)"]
 
-# Auth does not exist yet: --insecure lets the server listen beyond loopback.
+# --insecure: listen on the container's own network without keys (it says so loudly).
+# For a shared server, make keys (`tunehub keys create`) and drop --insecure.
 CMD ["sh", "-c", "tunehub db upgrade && exec tunehub server --host 0.0.0.0 --port 8000 --insecure"]

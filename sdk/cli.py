@@ -36,6 +36,12 @@ def _parser() -> argparse.ArgumentParser:
     server.add_argument("--port", type=int, default=8000)
     server.add_argument("--workers", type=int, default=1, help="server processes")
     server.add_argument(
+        "--auth",
+        action="store_true",
+        help="ask every request for an API key, even before one exists (TUNEHUB_AUTH=on); "
+        "keys are asked for anyway once 'tunehub keys create' made one",
+    )
+    server.add_argument(
         "--insecure",
         action="store_true",
         help="allow listening beyond loopback without authentication",
@@ -50,8 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     upgrade.add_argument("--database-url")
     upgrade.set_defaults(run=_db_upgrade)
 
-    from tunehub import cli_studies
+    from tunehub import cli_keys, cli_studies
 
+    cli_keys.add_parser(sub)
     cli_studies.add_parser(sub)
     from tunehub.workers import cli as worker_cli  # imports no Ray until it runs
 
@@ -68,31 +75,49 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+INSECURE_BANNER = """\
+tunehub: ************************************************************************
+tunehub: INSECURE: listening on {host} with no API keys. Anyone who can reach
+tunehub: this port can read, change and delete every study. Make a key with
+tunehub: 'tunehub keys create --scope admin --name me' and drop --insecure.
+tunehub: ************************************************************************"""
+
+
 def _server(args: argparse.Namespace) -> int:
-    if not is_loopback(args.host) and not args.insecure:
-        print(
-            f"tunehub: refusing to listen on {args.host} without authentication; "
-            "listen on 127.0.0.1, or pass --insecure on a trusted network",
-            file=sys.stderr,
-        )
-        return 2
     if args.database_url:
         os.environ["TUNEHUB_DATABASE_URL"] = args.database_url
+    if args.auth:
+        os.environ["TUNEHUB_AUTH"] = "on"
     import uvicorn
 
-    from tunehub.server.settings import database_url
+    from tunehub.server.settings import auth_always, database_url
     from tunehub.server.store.engine import is_sqlite, make_engine
+    from tunehub.server.store.keys import any_live_key
     from tunehub.server.store.migrate import SchemaOutOfDate, ensure_current
+    from tunehub.server.store.transactions import run_read
 
     engine = make_engine(database_url())
     try:
         # Migrate (SQLite) or check once here, before any worker process starts.
         ensure_current(engine, auto_upgrade=is_sqlite(engine))
+        keyed = auth_always() or run_read(engine, any_live_key)
     except SchemaOutOfDate as error:
         print(f"tunehub: {error}", file=sys.stderr)
         return 2
     finally:
         engine.dispose()
+    if not is_loopback(args.host) and not keyed:
+        if not args.insecure:
+            print(
+                f"tunehub: refusing to listen on {args.host} without authentication; "
+                "make a key ('tunehub keys create --scope admin --name me') or pass --auth, "
+                "listen on 127.0.0.1, or pass --insecure on a trusted network",
+                file=sys.stderr,
+            )
+            return 2
+        print(INSECURE_BANNER.format(host=args.host), file=sys.stderr, flush=True)
+    elif keyed:
+        print("tunehub: API keys required (Authorization: Bearer)", flush=True)
     print(f"tunehub: serving on http://{args.host}:{args.port} (API docs at /docs)", flush=True)
     uvicorn.run(
         "tunehub.server.api.app:create_app",

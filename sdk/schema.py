@@ -329,6 +329,11 @@ class StudyCreate(StudySpec):
                 f"study name {name!r} is not allowed: use 1 to 200 letters, digits or ._:/@+- "
                 "and start with a letter or digit"
             )
+        if ".." in name.split("/"):
+            raise ValueError(
+                f"study name {name!r} is not allowed: a '..' between slashes reads as a "
+                "parent folder wherever the name becomes a path; rename that part"
+            )
         return name
 
     def spec(self) -> StudySpec:
@@ -632,3 +637,49 @@ class ImportanceOut(BaseModel):
     method: str
     n_trials: int
     importances: dict[str, float]
+
+
+class Scope(StrEnum):
+    """What an API key may do; each scope includes the ones before it."""
+
+    READ = "read"
+    WRITE = "write"
+    ADMIN = "admin"
+
+    def allows(self, needed: Scope) -> bool:
+        order = list(Scope)
+        return order.index(self) >= order.index(needed)
+
+
+KEY_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+class KeyCreate(_Body):
+    name: str = Field(description="A label for the key's holder, unique: letters, digits, ._-")
+    scope: Scope = Scope.READ
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, name: str) -> str:
+        if not KEY_NAME_PATTERN.match(name):
+            raise ValueError(
+                f"key name {name!r} is not allowed: use 1 to 100 letters, digits or ._- "
+                "and start with a letter or digit"
+            )
+        return name
+
+
+class KeyOut(BaseModel):
+    name: str
+    scope: Scope
+    prefix: str = Field(description="The key's first characters, to tell keys apart.")
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class KeyCreated(KeyOut):
+    key: str = Field(description="The key itself: shown this once, stored only as a hash.")
+
+
+class KeyList(BaseModel):
+    keys: list[KeyOut]

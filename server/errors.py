@@ -28,3 +28,17 @@ class Invalid(TunehubError):
 
     status = 422
     title = "Invalid input"
+
+
+class Unauthorized(TunehubError):
+    """No API key, or one the server does not know (answered with ``WWW-Authenticate``)."""
+
+    status = 401
+    title = "Unauthorized"
+
+
+class Forbidden(TunehubError):
+    """A known key whose scope does not cover the request."""
+
+    status = 403
+    title = "Forbidden"

@@ -14,3 +14,8 @@ def database_url() -> str:
 def sweep_seconds() -> float:
     """How often the server fails trials whose heartbeat expired (``TUNEHUB_SWEEP_SECONDS``)."""
     return float(os.environ.get("TUNEHUB_SWEEP_SECONDS") or 10.0)
+
+
+def auth_always() -> bool:
+    """Whether keys are required even before the first one exists (``TUNEHUB_AUTH=on``)."""
+    return (os.environ.get("TUNEHUB_AUTH") or "").strip().lower() in ("1", "on", "true", "yes")

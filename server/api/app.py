@@ -6,14 +6,15 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 import tunehub
 from tunehub.server import dashboard
 from tunehub.server.api import problems
-from tunehub.server.api.routes import incumbent, studies, trials
+from tunehub.server.api.auth import Gate, authorize, authorize_admin
+from tunehub.server.api.routes import incumbent, keys, studies, trials
 from tunehub.server.flows.sweeper import Sweeper
-from tunehub.server.settings import database_url, sweep_seconds
+from tunehub.server.settings import auth_always, database_url, sweep_seconds
 from tunehub.server.store.engine import is_sqlite, make_engine
 from tunehub.server.store.migrate import ensure_current
 
@@ -44,15 +45,21 @@ def create_app(url: str | None = None) -> FastAPI:
 
     app = FastAPI(
         lifespan=lifespan,
+        # A path either names a route or is a 404: no redirect for a path a client
+        # (or a traversal probe) made up with a trailing slash.
+        redirect_slashes=False,
         title="Tunehub",
         version=tunehub.__version__,
         description="Hyperparameter optimization as a service: studies, trials, ask and tell.",
     )
     app.state.engine = engine
+    app.state.gate = Gate(engine, always=auth_always())
     problems.install(app)
-    app.include_router(studies.router, prefix="/api/v1")
-    app.include_router(trials.router, prefix="/api/v1")
-    app.include_router(incumbent.router, prefix="/api/v1")
+    guarded = [Depends(authorize)]
+    app.include_router(studies.router, prefix="/api/v1", dependencies=guarded)
+    app.include_router(trials.router, prefix="/api/v1", dependencies=guarded)
+    app.include_router(incumbent.router, prefix="/api/v1", dependencies=guarded)
+    app.include_router(keys.router, prefix="/api/v1", dependencies=[Depends(authorize_admin)])
 
     @app.get("/api/v1/health", tags=["service"])
     def health() -> dict[str, str]:

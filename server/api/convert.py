@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from fastapi import Response
 from pydantic import BaseModel
 
-from tunehub.schema import ReportOut, StudyOut, TrialOut, TrialState
+from tunehub.schema import KeyOut, ReportOut, Scope, StudyOut, TrialOut, TrialState
 from tunehub.server.store.studies import parse_spec
 
 
@@ -70,3 +70,13 @@ def json_response(model: BaseModel) -> Response:
     declares ``response_model`` so the OpenAPI document is unchanged.
     """
     return Response(model.model_dump_json(), media_type="application/json")
+
+
+def key_out(row: sa.Row[Any]) -> KeyOut:
+    return KeyOut(
+        name=row.name,
+        scope=Scope(row.scope),
+        prefix=row.prefix,
+        created_at=datetime.fromtimestamp(row.created_at, UTC),
+        revoked_at=_time(row.revoked_at),
+    )

@@ -53,7 +53,10 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 async def _tunehub_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, TunehubError)
     errors = [{"field": exc.field, "message": exc.detail}] if exc.field else []
-    return problem(exc.status, exc.title, exc.detail, errors)
+    response = problem(exc.status, exc.title, exc.detail, errors)
+    if exc.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="tunehub"'
+    return response
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -93,3 +93,20 @@ reports = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     sa.UniqueConstraint("trial_id", "step", name="uq_reports_trial_step"),
 )
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    # "read", "write" or "admin"; each includes the ones before it.
+    sa.Column("scope", sa.String(16), nullable=False),
+    # SHA-256 of the key, hex: the key itself is never stored.
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("revoked_at", sa.Float, nullable=True),
+    sa.UniqueConstraint("digest", name="uq_api_keys_digest"),
+    sa.UniqueConstraint("name", name="uq_api_keys_name"),
+    sqlite_autoincrement=True,
+)
