@@ -88,6 +88,7 @@ def _server(args: argparse.Namespace) -> int:
         os.environ["TUNEHUB_DATABASE_URL"] = args.database_url
     if args.auth:
         os.environ["TUNEHUB_AUTH"] = "on"
+    os.environ["TUNEHUB_BIND_HOST"] = args.host  # which host names it answers to
     import uvicorn
 
     from tunehub.server.settings import auth_always, database_url

@@ -13,6 +13,7 @@ them. Proxies from the environment (``HTTPS_PROXY``, ``NO_PROXY``...) still appl
 from __future__ import annotations
 
 import json as json_module
+import math
 import random
 import time
 import urllib.request
@@ -73,16 +74,18 @@ class Transport:
                 )
             except httpx.TransportError as error:
                 failure: str = f"{type(error).__name__}: {error}"
+                wait = delay * (0.5 + random.random())
             else:
                 if response.status_code not in _RETRY_STATUSES:
                     return _decode(response)
                 failure = f"HTTP {response.status_code}"
-            if time.monotonic() + delay > deadline:
+                wait = _retry_after(response) or delay * (0.5 + random.random())
+            if time.monotonic() + wait > deadline:
                 raise ServerUnavailable(
                     f"{method} {url} failed for "
                     f"{self.max_retry_seconds:g} s (last: {failure}); is the server running?"
                 )
-            time.sleep(delay * (0.5 + random.random()))
+            time.sleep(wait)
             delay = min(delay * 2, 5.0)
 
     def _send(self, request: httpx.Request) -> httpx.Response:
@@ -95,6 +98,16 @@ class Transport:
 
     def close(self) -> None:
         self._http.close()
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """The server's ``Retry-After`` in seconds (capped at a minute), when it sent one."""
+    value = response.headers.get("retry-after", "")
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return min(max(seconds, 0.0), 60.0) if math.isfinite(seconds) else None
 
 
 def environment_proxy(url: str) -> str | None:

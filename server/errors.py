@@ -42,3 +42,11 @@ class Forbidden(TunehubError):
 
     status = 403
     title = "Forbidden"
+
+
+class DatabaseUnavailable(TunehubError):
+    """The database stayed out of reach past the server's own retries (answered with
+    ``Retry-After``: the SDK waits and tries again)."""
+
+    status = 503
+    title = "Service unavailable"

@@ -7,14 +7,23 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 import tunehub
 from tunehub.server import dashboard
 from tunehub.server.api import problems
 from tunehub.server.api.auth import Gate, authorize, authorize_admin
+from tunehub.server.api.guards import Guards
 from tunehub.server.api.routes import incumbent, keys, studies, trials
 from tunehub.server.flows.sweeper import Sweeper
-from tunehub.server.settings import auth_always, database_url, sweep_seconds
+from tunehub.server.settings import (
+    allowed_hosts,
+    auth_always,
+    cors_origins,
+    database_url,
+    max_body_bytes,
+    sweep_seconds,
+)
 from tunehub.server.store.engine import is_sqlite, make_engine
 from tunehub.server.store.migrate import ensure_current
 
@@ -66,4 +75,15 @@ def create_app(url: str | None = None) -> FastAPI:
         return {"status": "ok", "version": tunehub.__version__}
 
     dashboard.install(app)
+    origins = cors_origins()
+    if origins:
+        # Keys travel in a header, never a cookie: no credentials, so no '*' with them.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+            allow_credentials=False,
+        )
+    app.add_middleware(Guards, hosts=allowed_hosts(), origins=origins, max_body=max_body_bytes())
     return app

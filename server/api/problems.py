@@ -9,14 +9,17 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 
 from tunehub.schema import Problem
-from tunehub.server.errors import TunehubError
+from tunehub.server.errors import DatabaseUnavailable, TunehubError
+from tunehub.server.store.transactions import is_unreachable
 
 log = logging.getLogger("tunehub.server")
 
 PROBLEM_JSON = "application/problem+json"
+RETRY_AFTER_SECONDS = 2
 _PARAM_TYPES = {"float", "int", "categorical"}
 
 
@@ -56,7 +59,19 @@ async def _tunehub_error(request: Request, exc: Exception) -> JSONResponse:
     response = problem(exc.status, exc.title, exc.detail, errors)
     if exc.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="tunehub"'
+    if exc.status == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """A database error outside the retried transactions: 503 when the database is out
+    of reach (the client should retry), 500 for anything else."""
+    if is_unreachable(exc):
+        return await _tunehub_error(
+            request, DatabaseUnavailable("the database cannot be reached: try again shortly")
+        )
+    return await _unexpected(request, exc)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -79,4 +94,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(TunehubError, _tunehub_error)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected)

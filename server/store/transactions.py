@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
+from tunehub.server.errors import DatabaseUnavailable
 from tunehub.server.store.engine import sqlite_write_lock
 
 T = TypeVar("T")
@@ -44,28 +45,50 @@ def without_waiting() -> Iterator[None]:
 
 
 RETRY_DEADLINE_SECONDS = 60.0
+UNREACHABLE_DEADLINE_SECONDS = 10.0
+"""How long a request waits for a database it cannot reach before answering 503."""
 _PG_RETRYABLE = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock not available
+_PG_GONE = {"57P01", "57P02", "57P03"}  # admin shutdown, crash shutdown, cannot connect now
+
+
+def _driver_error(error: BaseException) -> BaseException | None:
+    if isinstance(error, DBAPIError):
+        return error.orig
+    if isinstance(error, sqlite3.OperationalError):
+        return error
+    return None
 
 
 def is_transient(error: BaseException) -> bool:
-    """Whether re-running the transaction can succeed.
+    """Whether re-running the transaction can succeed: the database was busy.
 
     Takes SQLAlchemy's wrapped errors and the SQLite driver's own (our BEGIN goes to
     the driver directly, see ``store/engine.py``).
     """
-    if isinstance(error, DBAPIError):
-        if error.connection_invalidated:
-            return True
-        orig: BaseException | None = error.orig
-    elif isinstance(error, sqlite3.OperationalError):
-        orig = error
-    else:
+    orig = _driver_error(error)
+    if orig is None:
         return False
     sqlstate = getattr(orig, "sqlstate", None)
     if sqlstate in _PG_RETRYABLE:
         return True
     message = str(orig).lower()
     return "database is locked" in message or "database table is locked" in message
+
+
+def is_unreachable(error: BaseException) -> bool:
+    """Whether the database could not be reached: the connection was refused, lost, or
+    closed by a server shutting down. The pool's pre-ping replaces such connections,
+    so a later try succeeds once the database is back."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    orig = _driver_error(error)
+    if orig is None or isinstance(orig, sqlite3.Error):
+        return False
+    sqlstate = getattr(orig, "sqlstate", None) or ""
+    if sqlstate.startswith("08") or sqlstate in _PG_GONE:
+        return True
+    # psycopg's OperationalError without a SQLSTATE: no server answered at all.
+    return type(orig).__name__ == "OperationalError" and not sqlstate
 
 
 def run_write(engine: Engine, work: Callable[[sa.Connection], T]) -> T:
@@ -86,7 +109,7 @@ def _run(
     engine: Engine, work: Callable[[sa.Connection], T], *, write: bool, snapshot: bool = False
 ) -> T:
     nowait = write and _no_wait.get()
-    deadline = time.monotonic() + RETRY_DEADLINE_SECONDS
+    started = time.monotonic()
     delay = 0.005
     while True:
         try:
@@ -98,11 +121,17 @@ def _run(
                 with conn.begin():
                     return work(conn)
         except (DBAPIError, sqlite3.OperationalError) as error:
-            if not is_transient(error):
-                raise
-            if nowait:
-                raise WouldBlock(str(error)) from error
-            if time.monotonic() > deadline:
+            waited = time.monotonic() - started
+            unreachable = is_unreachable(error)
+            if nowait and (unreachable or is_transient(error)):
+                raise WouldBlock(str(error)) from error  # wait in a thread, not on the loop
+            if unreachable:
+                if waited > UNREACHABLE_DEADLINE_SECONDS:
+                    raise DatabaseUnavailable(
+                        "the database cannot be reached; the server retries by itself: "
+                        "try again shortly (see Retry-After)"
+                    ) from error
+            elif not is_transient(error) or waited > RETRY_DEADLINE_SECONDS:
                 raise
         time.sleep(delay * (0.5 + random.random()))
         delay = min(delay * 2, 0.5)

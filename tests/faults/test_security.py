@@ -4,6 +4,7 @@ path parameter, however encoded, reaches a file."""
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -288,3 +289,59 @@ def test_a_keyed_server_may_listen_beyond_loopback_and_an_insecure_one_says_so_l
         else:
             assert "INSECURE" not in err and "API keys required" in started
     assert os.environ.get("TUNEHUB_AUTH") is None
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    database_url = f"sqlite:///{tmp_path_factory.mktemp('guarded') / 'guarded.db'}"
+    env = {"TUNEHUB_CORS_ORIGINS": "http://app.example", "TUNEHUB_MAX_BODY_BYTES": "20000"}
+    with live_server(database_url, env=env) as url:
+        yield url
+
+
+def test_a_loopback_server_answers_only_to_loopback_host_names(guarded: str) -> None:
+    port = guarded.rsplit(":", 1)[1]
+    assert httpx.get(f"http://localhost:{port}/api/v1/studies").status_code == 200
+    rebound = httpx.get(f"{guarded}/api/v1/studies", headers={"Host": f"evil.example:{port}"})
+    assert rebound.status_code == 421 and "TUNEHUB_ALLOWED_HOSTS" in rebound.json()["detail"]
+
+
+def test_cross_site_requests_pass_only_from_listed_origins(guarded: str) -> None:
+    body = {"name": "origins", "space": SPACE, "objectives": [{"name": "y"}]}
+    foreign = httpx.post(
+        f"{guarded}/api/v1/studies", json=body, headers={"Origin": "http://evil.example"}
+    )
+    assert foreign.status_code == 403 and "TUNEHUB_CORS_ORIGINS" in foreign.json()["detail"]
+    assert httpx.get(f"{guarded}/api/v1/studies").json()["studies"] == []  # nothing made
+    same = httpx.post(f"{guarded}/api/v1/studies", json=body, headers={"Origin": guarded})
+    assert same.status_code == 201
+    preflight = httpx.options(
+        f"{guarded}/api/v1/studies",
+        headers={
+            "Origin": "http://app.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type",
+        },
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "http://app.example"
+    assert "access-control-allow-credentials" not in preflight.headers
+
+
+def test_a_body_over_the_limit_is_413_declared_or_streamed_and_loses_nothing(
+    guarded: str,
+) -> None:
+    with tunehub.Client(guarded) as client:
+        study = client.create_study(name="sized", space={"x": tunehub.Float(0, 1)})
+        trial = study.ask()
+        objective = study.info.objectives[0].name
+    big = {"values": {objective: 0.5}, "metrics": {f"m{i}": float(i) for i in range(2000)}}
+    tell = f"{guarded}/api/v1/trials/{trial.id}/tell"
+    declared = httpx.post(tell, json=big)
+    assert declared.status_code == 413 and "TUNEHUB_MAX_BODY_BYTES" in declared.json()["detail"]
+    payload = json.dumps(big).encode()
+    chunks = (payload[i : i + 4096] for i in range(0, len(payload), 4096))
+    streamed = httpx.post(tell, content=chunks, headers={"Content-Type": "application/json"})
+    assert streamed.status_code == 413
+    assert httpx.get(f"{guarded}/api/v1/trials/{trial.id}").json()["state"] == "running"
+    assert httpx.post(tell, json={"values": {objective: 0.5}}).status_code == 200

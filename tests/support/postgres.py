@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -28,57 +29,88 @@ def find_pg_bin() -> Path | None:
     return Path(found[-1]).parent if found else None
 
 
+@dataclass
+class PostgresCluster:
+    """One PostgreSQL data directory and the commands that stop and start its server."""
+
+    bin_dir: Path
+    root: Path
+    port: int
+    options: str
+    run_as: list[str]
+
+    @property
+    def prefix(self) -> str:
+        """A URL prefix: add a database name."""
+        return f"postgresql://tunehub@127.0.0.1:{self.port}/"
+
+    def _ctl(self, *args: str, check: bool = True) -> None:
+        command = [*self.run_as, str(self.bin_dir / "pg_ctl"), "-D", str(self.root / "data")]
+        subprocess.run([*command, *args], check=check, capture_output=True)
+
+    def start(self) -> None:
+        self._ctl("-o", self.options, "-w", "-l", str(self.root / "log"), "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        """``immediate`` is a crash: no checkpoint, clients cut off mid-transaction."""
+        self._ctl("-m", mode, "-w", "stop", check=False)
+
+
 @contextmanager
-def postgres_server() -> Iterator[str]:
-    """Start PostgreSQL; yield a URL prefix ``postgresql://tunehub@127.0.0.1:PORT/``."""
+def postgres_cluster(*, durable: bool = False) -> Iterator[PostgresCluster]:
+    """Start PostgreSQL in a fresh data directory; remove it afterwards.
+
+    Not ``durable`` (the default) trades commits on crash for speed; ``durable``
+    keeps every acknowledged commit through a crash of the server (but not of the OS).
+    """
     bin_dir = find_pg_bin()
     if bin_dir is None:
         raise RuntimeError("initdb not found: install PostgreSQL (apt-get install postgresql)")
     root = Path(tempfile.mkdtemp(prefix="tunehub-pg-"))
-    data, sockets = root / "data", root / "sock"
+    sockets = root / "sock"
     sockets.mkdir()
-    prefix: list[str] = []
+    run_as: list[str] = []
     if os.geteuid() == 0:
         # initdb refuses to run as root: run the server as the postgres (or nobody) user.
         user = "postgres" if _user_exists("postgres") else "nobody"
         entry = pwd.getpwnam(user)
         for path in (root, sockets):
             os.chown(path, entry.pw_uid, entry.pw_gid)
-        prefix = ["runuser", "-u", user, "--"]
-    port = free_port()
-    subprocess.run(
-        [*prefix, str(bin_dir / "initdb"), "-D", str(data), "-U", "tunehub", "-A", "trust"],
-        check=True,
-        capture_output=True,
-    )
-    options = (
-        f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
-        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
-    )
+        run_as = ["runuser", "-u", user, "--"]
     subprocess.run(
         [
-            *prefix,
-            str(bin_dir / "pg_ctl"),
+            *run_as,
+            str(bin_dir / "initdb"),
             "-D",
-            str(data),
-            "-o",
-            options,
-            "-w",
-            "-l",
-            str(root / "log"),
-            "start",
+            str(root / "data"),
+            "-U",
+            "tunehub",
+            "-A",
+            "trust",
         ],
         check=True,
         capture_output=True,
     )
+    port = free_port()
+    speed = "" if durable else "-c synchronous_commit=off -c full_page_writes=off "
+    options = (
+        f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
+        f"{speed}-c max_connections=300"
+    )
+    cluster = PostgresCluster(bin_dir, root, port, options, run_as)
+    cluster.start()
     try:
-        yield f"postgresql://tunehub@127.0.0.1:{port}/"
+        yield cluster
     finally:
-        subprocess.run(
-            [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-            capture_output=True,
-        )
+        cluster.stop("immediate")
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """Start PostgreSQL; yield a URL prefix ``postgresql://tunehub@127.0.0.1:PORT/``."""
+    with postgres_cluster() as cluster:
+        yield cluster.prefix
 
 
 def create_database(prefix: str, name: str) -> str:

@@ -1,0 +1,133 @@
+"""Checks every request passes before any route runs: its Host, its Origin, its size.
+
+- Host: a server on loopback answers only to loopback names, so a web page that
+  rebinds its own DNS name to 127.0.0.1 cannot read or drive it from a browser.
+- Origin: a browser's cross-site request that changes anything is refused unless
+  its origin is listed in ``TUNEHUB_CORS_ORIGINS`` (the dashboard's are same-origin).
+- Size: a body past ``TUNEHUB_MAX_BODY_BYTES`` is refused with 413 before it is
+  read whole, whether it declares its length or streams in chunks.
+
+A pure ASGI middleware: no per-request allocation of a Starlette ``Request``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Collection, MutableMapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.exceptions import HTTPException
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+App = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class BodyTooLarge(HTTPException):
+    """Raised while the route reads a chunked body: an HTTP error, so FastAPI passes it on."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(status_code=413, detail=detail)
+
+
+class Guards:
+    def __init__(
+        self,
+        app: App,
+        *,
+        hosts: Collection[str] | None,
+        origins: Collection[str],
+        max_body: int,
+    ) -> None:
+        self.app = app
+        self.hosts = None if hosts is None else {h.lower() for h in hosts}
+        self.origins = {o.rstrip("/").lower() for o in origins}
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        host = headers.get("host", "")
+        # Browsers keep cross-site pages from reading answers; only changes need refusing.
+        origin = None if scope["method"] in SAFE_METHODS else headers.get("origin")
+        refusal = self._refusal(host, origin, headers.get("content-length"))
+        if refusal is not None:
+            await _problem(send, *refusal)
+            return
+        await self.app(scope, self._counted(receive), send)
+
+    def _refusal(
+        self, host: str, origin: str | None, length: str | None
+    ) -> tuple[int, str, str] | None:
+        name = _host_name(host)
+        if self.hosts is not None and name not in self.hosts:
+            return (
+                421,
+                "Misdirected request",
+                f"this server does not answer to host {name!r}: list it in "
+                "TUNEHUB_ALLOWED_HOSTS (comma-separated) to reach it by that name",
+            )
+        if origin is not None and origin != "null":
+            same = urlsplit(origin).netloc.lower() == host.lower()
+            listed = origin.rstrip("/").lower() in self.origins or "*" in self.origins
+            if not same and not listed:
+                return (
+                    403,
+                    "Forbidden",
+                    f"requests from web pages at {origin} are refused: list the origin in "
+                    "TUNEHUB_CORS_ORIGINS (comma-separated) to allow them",
+                )
+        if length is not None and length.isdigit() and int(length) > self.max_body:
+            return (413, "Payload too large", self._too_large())
+        return None
+
+    def _too_large(self) -> str:
+        return (
+            f"the request body is over {self.max_body} bytes: send less at once (enqueue "
+            "or tell in batches), or raise TUNEHUB_MAX_BODY_BYTES"
+        )
+
+    def _counted(self, receive: Receive) -> Receive:
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body:
+                    raise BodyTooLarge(self._too_large())
+            return message
+
+        return counted
+
+
+def _host_name(host: str) -> str:
+    """``example.org:8000`` -> ``example.org``; ``[::1]:8000`` -> ``::1``."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+async def _problem(send: Send, status: int, title: str, detail: str) -> None:
+    body = json.dumps({"title": title, "status": status, "detail": detail, "errors": []}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
