@@ -67,6 +67,7 @@ class Client:
         seed: int | None = None,
         heartbeat_grace_seconds: float | None = 600.0,
         max_retries: int = 0,
+        max_failed_trials: int | None = None,
         resources: Mapping[str, float] | None = None,
         constraints: Sequence[Mapping[str, Any]] = (),
         fidelity: Mapping[str, Any] | None = None,
@@ -90,6 +91,9 @@ class Client:
         ``{"train": [...], "test": [...], "par": 10}``, are the problem instances of an
         algorithm-configuration study (ids, or ``{"id", "features"}``); ``cutoff`` is the
         seconds a run may take before the worker stops it and tells a timeout.
+        ``max_retries`` asks a trial whose worker died again (same parameters) up to that
+        many times; past ``max_failed_trials`` failures, asks are refused (409) until the
+        limit is raised with ``study.set_max_failed_trials``.
         """
         body = StudyCreate.model_validate(
             {
@@ -103,6 +107,7 @@ class Client:
                 "seed": seed,
                 "heartbeat_grace_seconds": heartbeat_grace_seconds,
                 "max_retries": max_retries,
+                "max_failed_trials": max_failed_trials,
                 "resources": dict(resources) if resources is not None else None,
                 "constraints": [dict(c) for c in constraints],
                 "fidelity": dict(fidelity) if fidelity is not None else None,

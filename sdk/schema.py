@@ -232,6 +232,13 @@ class StudySpec(_Body):
         le=100,
         description="How many times a trial that lost its worker is asked again.",
     )
+    max_failed_trials: int | None = Field(
+        default=None,
+        ge=1,
+        le=1_000_000_000,
+        description="Hand out no more trials once this many have failed: the objective "
+        "is likely broken. Raise it (PATCH) to go on; null never stops.",
+    )
     resources: Resources | None = Field(
         default=None,
         description="CPUs and GPUs one trial takes on a `tunehub worker` (default 1 CPU).",
@@ -345,9 +352,17 @@ class FidelityChange(_Body):
 
 
 class StudyPatch(_Body):
-    """What can change on a running study: raising the fidelity's max (iterative deepening)."""
+    """What can change on a running study: the fidelity's max (raised only: iterative
+    deepening) and ``max_failed_trials`` (to go on after the objective is fixed)."""
 
-    fidelity: FidelityChange
+    fidelity: FidelityChange | None = None
+    max_failed_trials: int | None = Field(default=None, ge=1, le=1_000_000_000)
+
+    @model_validator(mode="after")
+    def _check_something(self) -> StudyPatch:
+        if self.fidelity is None and self.max_failed_trials is None:
+            raise ValueError("give fidelity.max or max_failed_trials: nothing to change")
+        return self
 
 
 class StudyOut(StudySpec):

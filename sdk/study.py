@@ -73,7 +73,19 @@ class Study:
         promote from the results they already have; nothing is trained again.
         """
         body = StudyPatch(fidelity=FidelityChange(max=new_max))
-        answer = self.client.request("PATCH", f"/studies/{self.id}", json=body.model_dump())
+        answer = self.client.request(
+            "PATCH", f"/studies/{self.id}", json=body.model_dump(exclude_none=True)
+        )
+        self.info = StudyOut.model_validate(answer)
+        return self
+
+    def set_max_failed_trials(self, limit: int) -> Study:
+        """Let a study that stopped after ``max_failed_trials`` failures go on (once its
+        objective is fixed), or stop it sooner."""
+        body = StudyPatch(max_failed_trials=limit)
+        answer = self.client.request(
+            "PATCH", f"/studies/{self.id}", json=body.model_dump(exclude_none=True)
+        )
         self.info = StudyOut.model_validate(answer)
         return self
 

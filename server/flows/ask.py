@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tunehub.schema import AskRequest, EnqueueRequest, PolicySpec, StudySpec, TrialState
-from tunehub.server.errors import Invalid, NotFound
+from tunehub.server.errors import Conflict, Invalid, NotFound
+from tunehub.server.flows import sweep_hint
 from tunehub.server.flows.studies import require_study
 from tunehub.server.policies.base import Policy, StudyView, Suggestion
 from tunehub.server.policies.registry import build_policy
@@ -40,6 +41,10 @@ def ask(engine: Engine, study_id: int, request: AskRequest) -> list[sa.Row[Any]]
             raise NotFound(f"study {study_id} does not exist")
         first = study.trial_count - request.count  # numbers reserved for new trials
         spec = study_store.parse_spec(study.spec)
+        if spec.heartbeat_grace_seconds is not None:
+            sweep_hint.expect_grace(spec.heartbeat_grace_seconds)
+        if spec.max_failed_trials is not None:
+            _check_failures(conn, study, spec.max_failed_trials)
         used = 0
         if _expiry_check_due(study_id, spec, now):
             used += requeue_expired(conn, study, spec, first_number=first, now=now)
@@ -140,6 +145,17 @@ def _plan(conn: sa.Connection, study_id: int, request: AskRequest) -> _Plan | No
     view = make_view(conn, study_id, spec, study.trial_count)
     suggestions = policy_for(study.spec).suggest(view, request.count)[: request.count]
     return _Plan(study_id, study.spec, study.trial_count, fingerprint, suggestions)
+
+
+def _check_failures(conn: sa.Connection, study: sa.Row[Any], limit: int) -> None:
+    failed = trial_store.count_in_state(conn, study.id, TrialState.FAILED)
+    if failed >= limit:
+        raise Conflict(
+            f"study {study.name!r} hands out no more trials: {failed} have failed, and "
+            f"max_failed_trials is {limit}. Look at their errors, fix the objective, then "
+            "raise max_failed_trials (PATCH the study) to go on",
+            field="max_failed_trials",
+        )
 
 
 def _check_instance(spec: StudySpec, instance: str | None) -> None:

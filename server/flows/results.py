@@ -77,8 +77,16 @@ def tell(engine: Engine, trial_id: int, request: TellRequest) -> sa.Row[Any]:
                 if retry_number is not None:
                     study_store.advance_trial_count(conn, trial.study_id, by=-1, now=time.time())
                 return trial
-            revivable = trial.expired and not _has_retry(conn, trial.id)
-            if not revivable:
+            retried = trial.expired and _has_retry(conn, trial.id)
+            if retried:
+                raise Conflict(
+                    f"trial {trial_id} was failed by the server when its heartbeat stopped "
+                    f"(no heartbeat for {spec.heartbeat_grace_seconds:g} s), and a retry with "
+                    "the same parameters has taken its place: this result is not stored. "
+                    "Send heartbeats more often than heartbeat_grace_seconds, or raise it",
+                    field="heartbeat_grace_seconds",
+                )
+            if not trial.expired:
                 raise Conflict(
                     f"trial {trial_id} is already {state.value} with another result; "
                     "a finished trial cannot be told again differently",

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from tunehub.schema import StudyCreate, StudyPatch, StudySpec
+from tunehub.schema import Fidelity, StudyCreate, StudyPatch, StudySpec
 from tunehub.server.errors import Conflict, Invalid, NotFound
 from tunehub.server.flows.checks import check_json_finite
 from tunehub.server.policies.base import PolicySpecError
@@ -67,6 +67,8 @@ def _same_or_conflict(existing: sa.Row[Any], spec: StudySpec) -> sa.Row[Any]:
     wanted = spec if spec.seed is not None else spec.model_copy(update={"seed": stored.seed})
     if _deepened(stored, wanted):  # the script that created it, run again after a raise
         wanted = wanted.model_copy(update={"fidelity": stored.fidelity})
+    # ... or after max_failed_trials was changed to let the study go on.
+    wanted = wanted.model_copy(update={"max_failed_trials": stored.max_failed_trials})
     old = stored.model_dump(mode="json")
     new = wanted.model_dump(mode="json")
     if old == new:
@@ -87,35 +89,40 @@ def _deepened(stored: StudySpec, wanted: StudySpec) -> bool:
     return old.model_copy(update={"max": new.max}) == new
 
 
-def raise_max_budget(engine: Engine, study_id: int, patch: StudyPatch) -> sa.Row[Any]:
-    """Raise the fidelity's max: schedulers extend their rungs and brackets from here,
-    reusing every trial already trained. Lowering it is refused, since trials may
-    already have been trained beyond the lower value."""
+def patch_study(engine: Engine, study_id: int, patch: StudyPatch) -> sa.Row[Any]:
+    """Apply what may change while the study runs. The fidelity's max is only raised:
+    schedulers extend their rungs and brackets from here, reusing every trial already
+    trained, and trials may already be trained beyond a lower value."""
 
     def work(conn: sa.Connection) -> sa.Row[Any]:
         row = require_study(conn, study_id, lock=True)
         spec = store.parse_spec(row.spec)
-        if spec.fidelity is None:
-            raise Invalid(
-                f"study {row.name!r} has no fidelity to raise: declare one when creating it",
-                field="fidelity",
-            )
-        new_max = patch.fidelity.max
-        if new_max < spec.fidelity.max:
-            raise Invalid(
-                f"fidelity.max can only be raised: it is {spec.fidelity.max:g} and trials may "
-                f"already be trained that far; give a value of at least {spec.fidelity.max:g}",
-                field="fidelity.max",
-            )
-        if new_max == spec.fidelity.max:
-            return row  # repeating the same raise is a no-op
-        fidelity = spec.fidelity.model_copy(update={"max": new_max})
-        changed = StudySpec.model_validate(
-            spec.model_copy(update={"fidelity": fidelity}).model_dump(mode="json")
-        )
+        changes: dict[str, Any] = {}
+        if patch.fidelity is not None:
+            changes["fidelity"] = _raised_fidelity(row.name, spec, patch.fidelity.max)
+        if patch.max_failed_trials is not None:
+            changes["max_failed_trials"] = patch.max_failed_trials
+        if all(getattr(spec, k) == v for k, v in changes.items()):
+            return row  # repeating the same change is a no-op
+        changed = StudySpec.model_validate(spec.model_copy(update=changes).model_dump(mode="json"))
         return store.replace_spec(conn, study_id, changed, now=time.time())
 
     return run_write(engine, work)
+
+
+def _raised_fidelity(name: str, spec: StudySpec, new_max: float) -> Fidelity:
+    if spec.fidelity is None:
+        raise Invalid(
+            f"study {name!r} has no fidelity to raise: declare one when creating it",
+            field="fidelity",
+        )
+    if new_max < spec.fidelity.max:
+        raise Invalid(
+            f"fidelity.max can only be raised: it is {spec.fidelity.max:g} and trials may "
+            f"already be trained that far; give a value of at least {spec.fidelity.max:g}",
+            field="fidelity.max",
+        )
+    return spec.fidelity.model_copy(update={"max": new_max})
 
 
 def require_study(conn: sa.Connection, study_id: int, *, lock: bool = False) -> sa.Row[Any]:

@@ -10,11 +10,13 @@ import functools
 import logging
 import threading
 import time
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tunehub.schema import TrialState
+from tunehub.server.flows import sweep_hint
 from tunehub.server.flows.ask import requeue_expired
 from tunehub.server.flows.studies import require_study
 from tunehub.server.store import studies as study_store
@@ -24,8 +26,16 @@ from tunehub.server.store.transactions import run_read, run_write
 log = logging.getLogger("tunehub.server")
 
 
-def sweep_expired(engine: Engine) -> int:
-    """Expire stale running trials in every study; returns how many studies were swept."""
+@dataclass(frozen=True)
+class Sweep:
+    swept: int
+    """Studies whose stale trials were failed."""
+    shortest_grace: float | None
+    """The shortest heartbeat grace among studies with running trials."""
+
+
+def sweep_expired(engine: Engine) -> Sweep:
+    """Expire stale running trials in every study."""
     oldest = run_read(
         engine,
         lambda conn: conn.execute(
@@ -36,14 +46,18 @@ def sweep_expired(engine: Engine) -> int:
         ).all(),
     )
     swept = 0
+    graces: list[float] = []
     now = time.time()
     for study_id, spec_text, last_beat in oldest:
         grace = study_store.parse_spec(spec_text).heartbeat_grace_seconds
-        if grace is None or last_beat is None or last_beat >= now - grace:
+        if grace is None:
+            continue
+        graces.append(grace)
+        if last_beat is None or last_beat >= now - grace:
             continue
         run_write(engine, functools.partial(_expire, study_id=study_id))
         swept += 1
-    return swept
+    return Sweep(swept, min(graces, default=None))
 
 
 def _expire(conn: sa.Connection, *, study_id: int) -> None:
@@ -55,7 +69,11 @@ def _expire(conn: sa.Connection, *, study_id: int) -> None:
 
 
 class Sweeper:
-    """Runs ``sweep_expired`` every ``interval`` seconds in a daemon thread."""
+    """Runs ``sweep_expired`` every ``interval`` seconds in a daemon thread, or more
+    often while a study with a shorter heartbeat grace runs: a dead worker's trial is
+    then failed within a quarter of its grace past it."""
+
+    MIN_WAIT_SECONDS = 0.25
 
     def __init__(self, engine: Engine, interval: float) -> None:
         self._engine = engine
@@ -68,11 +86,23 @@ class Sweeper:
 
     def stop(self) -> None:
         self._stop.set()
+        sweep_hint.wake.set()
         self._thread.join(timeout=10)
 
     def _run(self) -> None:
-        while not self._stop.wait(self._interval):
+        wait = self._interval
+        while True:
+            sweep_hint.wake.wait(wait)
+            sweep_hint.wake.clear()
+            if self._stop.is_set():
+                return
+            wait = self._interval
             try:
-                sweep_expired(self._engine)
+                grace = sweep_expired(self._engine).shortest_grace
             except Exception:
                 log.exception("heartbeat sweep failed")
+                continue
+            hinted = sweep_hint.shortest_expected()
+            graces = [g for g in (grace, hinted) if g is not None]
+            if graces:
+                wait = min(self._interval, max(self.MIN_WAIT_SECONDS, min(graces) / 4))

@@ -329,6 +329,11 @@ def request_stop(conn: sa.Connection, trial_id: int) -> None:
     conn.execute(trials.update().where(trials.c.id == trial_id).values(stop_requested=True))
 
 
+def count_in_state(conn: sa.Connection, study_id: int, state: TrialState) -> int:
+    query = sa.select(sa.func.count()).where(trials.c.study_id == study_id, trials.c.state == state)
+    return int(conn.execute(query).scalar_one())
+
+
 def state_fingerprint(conn: sa.Connection, study_id: int) -> tuple[tuple[str, int, int], ...]:
     """``(state, count, sum of ids)`` per state: changes whenever a trial is added or moves."""
     rows = conn.execute(

@@ -35,7 +35,7 @@ from tunehub.server.errors import NotFound
 from tunehub.server.flows import ask as ask_flow
 from tunehub.server.flows import insights
 from tunehub.server.flows.results import best_trials, pareto_front
-from tunehub.server.flows.studies import create_study, raise_max_budget, require_study
+from tunehub.server.flows.studies import create_study, patch_study, require_study
 from tunehub.server.store import studies as study_store
 from tunehub.server.store import trials as trial_store
 from tunehub.server.store.transactions import run_read, run_write
@@ -106,8 +106,8 @@ def get(study_id: StudyId, engine: EngineDep) -> StudyOut:
 
 @router.patch("/{study_id}")
 def patch(study_id: StudyId, body: StudyPatch, engine: EngineDep) -> StudyOut:
-    """Raise the fidelity's max budget while the study runs (iterative deepening)."""
-    row = raise_max_budget(engine, study_id, body)
+    """Raise the fidelity's max budget (iterative deepening) or max_failed_trials."""
+    row = patch_study(engine, study_id, body)
     counts = run_read(engine, lambda conn: study_store.trial_counts(conn, [row.id]))
     return study_out(row, counts[row.id])
 
