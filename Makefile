@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve test install install-dev lint typecheck pytest bench bench-workers bench-quality bench-multifidelity bench-gp-latency bench-dashboard bench-carbs bench-ac vendor-plotly clean
+.PHONY: run serve test faults install install-dev lint typecheck pytest bench bench-workers bench-quality bench-multifidelity bench-gp-latency bench-dashboard bench-carbs bench-ac vendor-plotly clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ pytest: install-dev
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# The fault suites in their long form (make test runs them shortened): more fuzzing,
+# more kills of the server under load.
+faults: install-dev
+	TUNEHUB_FAULTS=long $(BIN)/pytest -q tests/faults
 
 bench: install-dev
 	$(BIN)/python -m bench.throughput

@@ -325,7 +325,7 @@ class StudySpec(_Body):
 
 
 class StudyCreate(StudySpec):
-    name: str
+    name: str = Field(json_schema_extra={"pattern": NAME_PATTERN.pattern})
     user_attrs: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("name")
@@ -670,7 +670,10 @@ KEY_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
 class KeyCreate(_Body):
-    name: str = Field(description="A label for the key's holder, unique: letters, digits, ._-")
+    name: str = Field(
+        description="A label for the key's holder, unique: letters, digits, ._-",
+        json_schema_extra={"pattern": KEY_NAME_PATTERN.pattern},
+    )
     scope: Scope = Scope.READ
 
     @field_validator("name")

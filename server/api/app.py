@@ -11,7 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 import tunehub
 from tunehub.server import dashboard
-from tunehub.server.api import problems
+from tunehub.server.api import openapi, problems
 from tunehub.server.api.auth import Gate, authorize, authorize_admin
 from tunehub.server.api.guards import Guards
 from tunehub.server.api.routes import incumbent, keys, studies, trials
@@ -64,6 +64,7 @@ def create_app(url: str | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.gate = Gate(engine, always=auth_always())
     problems.install(app)
+    openapi.install(app)
     guarded = [Depends(authorize)]
     app.include_router(studies.router, prefix="/api/v1", dependencies=guarded)
     app.include_router(trials.router, prefix="/api/v1", dependencies=guarded)

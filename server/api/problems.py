@@ -79,6 +79,8 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"no such endpoint: {request.method} {request.url.path}; see /docs"
+    if exc.status_code == 400 and detail == "There was an error parsing the body":
+        detail = "Unreadable body: send JSON as UTF-8 text"
     response = problem(exc.status_code, detail.split(":")[0], detail)
     if exc.headers:
         response.headers.update(exc.headers)

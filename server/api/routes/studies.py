@@ -29,7 +29,7 @@ from tunehub.schema import (
 )
 from tunehub.server.analysis.sample import thinned
 from tunehub.server.api.convert import json_response, study_out, trial_out
-from tunehub.server.api.deps import EngineDep, StudyId
+from tunehub.server.api.deps import MAX_ID, EngineDep, StudyId
 from tunehub.server.api.placement import run_db
 from tunehub.server.errors import NotFound
 from tunehub.server.flows import ask as ask_flow
@@ -43,7 +43,7 @@ from tunehub.server.store.transactions import run_read, run_write
 router = APIRouter(prefix="/studies", tags=["studies"])
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size (1 to 1000).")]
-Offset = Annotated[int, Query(ge=0, description="Rows to skip.")]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="Rows to skip.")]
 Sort = Annotated[
     str,
     Query(
