@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,8 +15,10 @@ import pytest
 import tunehub
 from tests.support.server import live_server, upgrade
 
-CLIENTS = 16
-PAIRS = 2000
+# SQLite takes one writer at a time: 16 clients share 2,000 pairs. PostgreSQL takes
+# 64 clients of 50 pairs each (`make faults`; 10 each in `make test`).
+LONG = os.environ.get("TUNEHUB_FAULTS") == "long"
+LOAD = {"sqlite": (16, 2000), "postgresql": (64, 64 * (50 if LONG else 10))}
 
 
 @pytest.fixture
@@ -24,7 +29,10 @@ def two_process_server(database_url: str, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
-def test_16_clients_2_servers_2000_pairs(two_process_server: str) -> None:
+def test_many_clients_2_servers_every_pair_stored(
+    two_process_server: str, database_url: str
+) -> None:
+    clients, pairs = LOAD["postgresql" if database_url.startswith("postgresql") else "sqlite"]
     setup = tunehub.Client(two_process_server)
     study = setup.create_study(
         name="load",
@@ -32,13 +40,13 @@ def test_16_clients_2_servers_2000_pairs(two_process_server: str) -> None:
         objectives={"y": "minimize"},
         seed=3,
     )
-    remaining = [PAIRS]
+    remaining = [pairs]
     lock = threading.Lock()
     told: list[tuple[int, int, float]] = []
     errors: list[BaseException] = []
 
     def work(index: int) -> None:
-        with tunehub.Client(two_process_server, max_retry_seconds=30) as client:
+        with tunehub.Client(two_process_server, max_retry_seconds=60) as client:
             mine = client.get_study("load")
             while True:
                 with lock:
@@ -55,23 +63,62 @@ def test_16_clients_2_servers_2000_pairs(two_process_server: str) -> None:
                     errors.append(error)
                     return
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(CLIENTS)]
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(clients)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert not errors, errors[:3]
     trials = study.trials()
-    assert len(trials) == PAIRS
-    assert sorted(t.number for t in trials) == list(range(PAIRS))
-    assert len({t.id for t in trials}) == PAIRS
+    assert len(trials) == pairs
+    assert sorted(t.number for t in trials) == list(range(pairs))
+    assert len({t.id for t in trials}) == pairs
     stored = {t.id: t for t in trials}
     for trial_id, number, value in told:
         assert stored[trial_id].number == number
         assert stored[trial_id].state == tunehub.TrialState.COMPLETED
         assert stored[trial_id].values == {"y": value}
     workers = {t.worker for t in trials}
-    assert len(workers) == CLIENTS
+    assert len(workers) == clients
     counts = httpx.get(f"{two_process_server}/api/v1/studies/{study.id}").json()["trial_counts"]
-    assert counts == {"completed": PAIRS}
+    assert counts == {"completed": pairs}
     setup.close()
+
+
+PROCESSES = 32
+PROCESS_PAIRS = 20 if LONG else 5
+PROCESS_SCRIPT = """
+import sys, tunehub
+url, index, pairs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+with tunehub.Client(url, max_retry_seconds=120) as client:
+    study = client.create_study(name="burst", space={"x": tunehub.Float(0, 1)}, seed=5)
+    for _ in range(pairs):
+        trial = study.ask(worker="process-" + index)
+        trial.tell(float(trial.params["x"]))
+"""
+
+
+def test_32_processes_starting_at_once_on_sqlite_share_one_study(tmp_path: Path) -> None:
+    with live_server(f"sqlite:///{tmp_path / 'burst.db'}", workers=2) as url:
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", PROCESS_SCRIPT, url, str(i), str(PROCESS_PAIRS)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for i in range(PROCESSES)
+        ]
+        failures = []
+        for proc in procs:
+            _, err = proc.communicate(timeout=300)
+            if proc.returncode != 0:
+                failures.append(err[-2000:])
+        assert not failures, failures[0]
+        with tunehub.Client(url) as client:
+            assert [s.name for s in client.list_studies()] == ["burst"]  # exactly one
+            trials = client.get_study("burst").trials()
+    assert len(trials) == PROCESSES * PROCESS_PAIRS
+    assert sorted(t.number for t in trials) == list(range(len(trials)))
+    assert all(t.state == tunehub.TrialState.COMPLETED for t in trials)
+    assert len({t.worker for t in trials}) == PROCESSES
