@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve test faults install install-dev lint typecheck pytest bench bench-workers bench-quality bench-multifidelity bench-gp-latency bench-dashboard bench-carbs bench-ac vendor-plotly clean
+.PHONY: run serve test faults install install-dev lint typecheck pytest bench bench-workers bench-quality bench-multifidelity bench-gp-latency bench-dashboard bench-carbs bench-ac bench-load vendor-plotly clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -86,6 +86,10 @@ bench-carbs: install-dev
 	$(BIN)/python -m bench.carbs
 
 # ac-race and ac-band against SMAC3's AC facade; rising-bandit against gp on CASH (bench/results/ac/).
+# 64 clients for 60 s on PostgreSQL, 2 server processes, Optuna's RDB storage beside it.
+bench-load: install-dev
+	$(BIN)/python -m bench.load
+
 bench-ac: install-dev
 	$(BIN)/pip install -q smac
 	$(BIN)/python -m bench.ac

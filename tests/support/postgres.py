@@ -61,7 +61,7 @@ def postgres_cluster(*, durable: bool = False) -> Iterator[PostgresCluster]:
     """Start PostgreSQL in a fresh data directory; remove it afterwards.
 
     Not ``durable`` (the default) trades commits on crash for speed; ``durable``
-    keeps every acknowledged commit through a crash of the server (but not of the OS).
+    runs as PostgreSQL ships (fsync and synchronous commit on).
     """
     bin_dir = find_pg_bin()
     if bin_dir is None:
@@ -92,10 +92,9 @@ def postgres_cluster(*, durable: bool = False) -> Iterator[PostgresCluster]:
         capture_output=True,
     )
     port = free_port()
-    speed = "" if durable else "-c synchronous_commit=off -c full_page_writes=off "
+    speed = "" if durable else "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
     options = (
-        f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
-        f"{speed}-c max_connections=300"
+        f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 {speed}-c max_connections=300"
     )
     cluster = PostgresCluster(bin_dir, root, port, options, run_as)
     cluster.start()
