@@ -5,7 +5,8 @@ RDB storage on the same database beside it.
 
 A throwaway PostgreSQL (fsync and synchronous commit on, as it ships), migrated;
 ``tunehub server --workers 2`` on it; ``--clients`` clients (``--processes``
-processes of threads, released together) each doing ask then tell in a loop.
+processes of threads, released together once all are set up) each doing ask then
+tell in a loop.
 Only requests that start inside the measured window count; an error is counted,
 logged and the client goes on, so a run says how many requests failed rather than
 stopping at the first. Then the same clients, the same loop and the same space
@@ -80,22 +81,29 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_side(kind: str, address: str, args: argparse.Namespace) -> dict[str, Any]:
-    """Run the clients in ``args.processes`` spawned processes; gather their samples."""
+    """Run the clients in ``args.processes`` spawned processes; gather their samples.
+
+    Every process sets its clients up first; the window opens ``args.warmup`` seconds
+    after the last one is ready."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    begin = time.time() + args.startup + args.warmup
-    end = begin + args.seconds
+    window = context.Array("d", 2)  # begin, end (UNIX seconds); 0 until all are ready
+    go = context.Event()
     shares = [len(part) for part in np.array_split(range(args.clients), args.processes)]
     processes = [
-        context.Process(target=_process, args=(kind, address, n, begin, end, queue), daemon=True)
+        context.Process(target=_process, args=(kind, address, n, window, go, queue), daemon=True)
         for n in shares
         if n
     ]
     for process in processes:
         process.start()
-    gathered = [
-        queue.get(timeout=args.startup + args.warmup + args.seconds + 300) for _ in processes
-    ]
+    for _ in processes:
+        ready = queue.get(timeout=args.startup)
+        assert ready == "ready", ready
+    window[0] = time.time() + args.warmup
+    window[1] = window[0] + args.seconds
+    go.set()
+    gathered = [queue.get(timeout=args.warmup + args.seconds + 300) for _ in processes]
     for process in processes:
         process.join(timeout=60)
     samples = [s for part in gathered for s in part["samples"]]
@@ -125,20 +133,22 @@ def _percentiles(seconds: list[float]) -> dict[str, float | None]:
     }
 
 
-def _process(kind: str, address: str, threads: int, begin: float, end: float, queue: Any) -> None:
+def _process(kind: str, address: str, threads: int, window: Any, go: Any, queue: Any) -> None:
     samples: list[Sample] = []
     errors: Counter[str] = Counter()
     pairs = [0]
     lock = threading.Lock()
+    make = _tunehub_step if kind == "tunehub" else _optuna_step
+    try:
+        clients = [make(address) for _ in range(threads)]
+    except BaseException:
+        queue.put(traceback.format_exc())
+        return
+    queue.put("ready")
+    go.wait()
+    begin, end = window[0], window[1]
 
-    def client() -> None:
-        step = _tunehub_step if kind == "tunehub" else _optuna_step
-        try:
-            run, close = step(address)
-        except BaseException:
-            with lock:
-                errors[f"setup: {traceback.format_exc(limit=1).splitlines()[-1]}"] += 1
-            return
+    def client(run: Callable[[], list[Sample]], close: Callable[[], None]) -> None:
         try:
             while time.time() < end:
                 started = time.time()
@@ -157,7 +167,7 @@ def _process(kind: str, address: str, threads: int, begin: float, end: float, qu
         finally:
             close()
 
-    workers = [threading.Thread(target=client) for _ in range(threads)]
+    workers = [threading.Thread(target=client, args=pair) for pair in clients]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -259,7 +269,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument(
-        "--startup", type=float, default=20.0, help="seconds the client processes get to start"
+        "--startup",
+        type=float,
+        default=300.0,
+        help="most seconds a client process may take to start",
     )
     parser.add_argument("--server-workers", type=int, default=2)
     parser.add_argument("--no-peer", action="store_true", help="skip Optuna's side")

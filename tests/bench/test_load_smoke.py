@@ -15,7 +15,7 @@ pytestmark = pytest.mark.postgres
 def test_load_runs_tunehub_and_optuna_on_postgres(tmp_path: Path) -> None:
     out = tmp_path / "load.json"
     args = ["--clients", "4", "--processes", "2", "--seconds", "3", "--warmup", "1"]
-    done = run_bench("load", *args, "--startup", "15", "--output", str(out))
+    done = run_bench("load", *args, "--output", str(out))
     results = json.loads(out.read_text())
     ours, theirs = results["sides"]["tunehub"], results["sides"]["optuna"]
     assert ours["errors"] == {} and ours["pairs"] > 0 and theirs["pairs"] > 0
