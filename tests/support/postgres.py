@@ -93,9 +93,7 @@ def postgres_cluster(*, durable: bool = False) -> Iterator[PostgresCluster]:
     )
     port = free_port()
     speed = "" if durable else "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-    options = (
-        f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 {speed}-c max_connections=300"
-    )
+    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 {speed}-c max_connections=300"
     cluster = PostgresCluster(bin_dir, root, port, options, run_as)
     cluster.start()
     try:
