@@ -58,15 +58,17 @@ def solver_table(runs: Sequence[dict[str, Any]]) -> tuple[list[str], list[str]]:
 
 
 def cash_table(runs: Sequence[dict[str, Any]]) -> tuple[list[str], list[str]]:
-    problems = sorted({r["problem"] for r in runs if r["problem"].startswith("cash-")})
+    """One block per dataset and trial budget (runs of one budget compare)."""
+    cash = [r for r in runs if r["problem"].startswith("cash-")]
+    groups = sorted({(r["problem"], len(r["errors"])) for r in cash})
     lines = [
-        "| dataset | searcher | seeds | best CV error, median | IQR | mean | "
+        "| dataset | trials | searcher | seeds | best CV error, median | IQR | mean | "
         "test error, median | trials per model, mean of seeds |",
-        "|---|---|---:|---:|---|---:|---:|---|",
+        "|---|---:|---|---:|---:|---|---:|---:|---|",
     ]
     verdicts = []
-    for problem in problems:
-        by_searcher = _by(runs, problem)
+    for problem, trials in groups:
+        by_searcher = _by([r for r in cash if len(r["errors"]) == trials], problem)
         medians = {s: statistics.median(r["cv_error"] for r in rs) for s, rs in by_searcher.items()}
         means = {s: statistics.mean(r["cv_error"] for r in rs) for s, rs in by_searcher.items()}
         for searcher in sorted(by_searcher, key=lambda s: (medians[s], means[s])):
@@ -79,15 +81,16 @@ def cash_table(runs: Sequence[dict[str, Any]]) -> tuple[list[str], list[str]]:
             shares = ", ".join(f"{m} {n / len(rs):.0f}" for m, n in sorted(models.items()))
             test = statistics.median(r["test_error"] for r in rs)
             lines.append(
-                f"| {problem.removeprefix('cash-')} | {searcher} | {len(rs)} | {q2:.4f} | "
-                f"{q1:.4f} to {q3:.4f} | {means[searcher]:.4f} | {test:.4f} | {shares} |"
+                f"| {problem.removeprefix('cash-')} | {trials} | {searcher} | {len(rs)} | "
+                f"{q2:.4f} | {q1:.4f} to {q3:.4f} | {means[searcher]:.4f} | {test:.4f} | "
+                f"{shares} |"
             )
         if CASH_OURS in medians and "tunehub-gp" in medians:
             ours, gp = medians[CASH_OURS], medians["tunehub-gp"]
             relation = "<=" if ours <= gp else ">"
             verdicts.append(
-                f"- {problem}: rising-bandit {ours:.4f} {relation} gp {gp:.4f} "
-                f"(median best CV error; means {means[CASH_OURS]:.4f} and "
+                f"- {problem}, {trials} trials: rising-bandit {ours:.4f} {relation} gp "
+                f"{gp:.4f} (median best CV error; means {means[CASH_OURS]:.4f} and "
                 f"{means['tunehub-gp']:.4f})"
             )
     return lines, verdicts
