@@ -47,14 +47,14 @@ typecheck: install-dev
 	cd build/typecheck && "$(CURDIR)/$(BIN)/mypy" --config-file "$(CURDIR)/pyproject.toml" -p tunehub
 
 pytest: install-dev
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(BIN)/pytest -q --durations=30 $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
 # The fault suites in their long form (make test runs them shortened): more fuzzing,
 # more kills of the server under load.
 faults: install-dev
-	TUNEHUB_FAULTS=long $(BIN)/pytest -q tests/faults
+	TUNEHUB_FAULTS=long $(BIN)/pytest -q tests/faults tests/integration/test_concurrency.py
 
 bench: install-dev
 	$(BIN)/python -m bench.throughput

@@ -87,6 +87,19 @@ from tunehub.server.policies.stopping import StoppingOptions, median_rule
 LOCAL_MARGIN = 0.05
 """How far the local search box reaches beyond the trials it is fitted to (cube units)."""
 
+
+def _no_kernel_compiles() -> None:
+    """botorch compiles a C++ kernel for its hypervolume acquisitions on their first use
+    when a compiler is installed: minutes of ``-march=native`` compiling inside the first
+    multi-objective ask of every fresh install. Its PyTorch path computes the same thing."""
+    from botorch.acquisition.multi_objective import logei as multi_logei
+
+    if hasattr(multi_logei, "_load_attempted"):
+        multi_logei._load_attempted = True
+
+
+_no_kernel_compiles()
+
 MC_SAMPLES = 64
 
 

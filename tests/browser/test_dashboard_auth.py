@@ -1,16 +1,19 @@
 """The dashboard where the API asks for a key: it prompts, keeps the key for the tab, sends it.
 
-The key is checked by a bearer-token gateway in front of a live server, as a
-deployment behind an authenticating proxy does: every ``/api/`` request without
-the key gets a real HTTP 401, the dashboard's own files pass.
+Twice: behind a bearer-token gateway in front of a live server, as a deployment
+behind an authenticating proxy is (every ``/api/`` request without the key gets a
+real HTTP 401, the dashboard's own files pass); and on a server with API keys of
+its own, where a read key is all the dashboard needs.
 """
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,8 +24,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+import tunehub
 from tests.browser.conftest import Seeded, screenshot
 from tests.support.postgres import free_port
+from tests.support.server import env_for, live_server, tunehub_cmd
 
 KEY = "th_dashboard_test_key"
 
@@ -129,3 +134,35 @@ def test_the_dashboard_asks_for_a_key_keeps_it_for_the_tab_and_sends_it(
     assert page.evaluate("sessionStorage.getItem('tunehub.apiKey')") is None
     enter_key(page, KEY, "asks for an API key")
     page.wait_for_function("() => sessionStorage.getItem('tunehub.apiKey')")
+
+
+def test_on_a_keyed_server_a_read_key_is_enough_for_the_dashboard(
+    tmp_path: Path, tab: tuple[Any, list[str]]
+) -> None:
+    database = f"sqlite:///{tmp_path / 'keyed.db'}"
+    with live_server(database) as url:
+        with tunehub.Client(url) as client:  # no key yet: the server is open
+            study = client.create_study(name="keyed-dash", space={"x": tunehub.Float(0, 1)})
+            study.ask().tell(0.25)
+        made = subprocess.run(
+            tunehub_cmd("keys", "create", "--scope", "read", "--name", "viewer"),
+            env=env_for(database),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        key = made.stdout.strip()
+        deadline = time.monotonic() + 10  # each server process sees the first key within 2 s
+        while httpx.get(f"{url}/api/v1/studies").status_code != 401:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        page, _ = tab
+        page.goto(f"{url}/")
+        enter_key(page, "th_wrong", "asks for an API key")
+        enter_key(page, key, "refused")
+        page.wait_for_selector("#studies-table td.best")
+        names = page.locator("#studies-table tbody tr td:nth-child(1)").all_text_contents()
+        assert [n.strip() for n in names] == ["keyed-dash"]
+        # The key reads; it cannot change anything.
+        bearer = {"Authorization": f"Bearer {key}"}
+        assert httpx.delete(f"{url}/api/v1/studies/{study.id}", headers=bearer).status_code == 403

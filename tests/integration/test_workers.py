@@ -457,3 +457,35 @@ def test_four_racing_workers_record_every_lost_race_as_stopped(
                 assert loser.state in (tunehub.TrialState.COMPLETED, tunehub.TrialState.FAILED)
     stopped = [t for t in trials if t.state == tunehub.TrialState.STOPPED]
     assert len(stopped) >= len(races)  # most races were decided while others still ran
+
+
+def test_a_worker_with_a_write_key_runs_trials_on_a_keyed_server(tmp_path: Path) -> None:
+    from tunehub.schema import KeyCreate, Scope
+    from tunehub.server.flows.keys import create_key
+    from tunehub.server.store.engine import make_engine
+    from tunehub.server.store.migrate import ensure_current
+
+    database = f"sqlite:///{tmp_path / 'keyed.db'}"
+    engine = make_engine(database)
+    ensure_current(engine, auto_upgrade=True)
+    _, key = create_key(engine, KeyCreate(name="worker", scope=Scope.WRITE))
+    engine.dispose()
+    with live_server(database) as keyed, tunehub.Client(keyed, token=key) as client:
+        study = client.create_study(name="keyed", space=x_space(), seed=6)
+        for x in (0.2, 0.8):
+            study.enqueue({"x": x})
+        script = ROOT / "tests" / "support" / "command_trial.py"
+        cmd = worker_cmd(
+            keyed, "keyed", "--command", f"{sys.executable} {script}", "--max-trials", "2"
+        )
+        done = subprocess.run(
+            cmd,
+            cwd=tmp_path,
+            env={**worker_env(tmp_path), "TUNEHUB_API_KEY": key},
+            capture_output=True,
+            text=True,
+            timeout=WORKER_TIMEOUT,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        # The worker asked with the key, and so did the trial process that told itself.
+        assert sorted(t.values["loss"] for t in study.trials() if t.values) == [0.2, 8.0]
