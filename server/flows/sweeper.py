@@ -10,7 +10,6 @@ import functools
 import logging
 import threading
 import time
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -26,16 +25,9 @@ from tunehub.server.store.transactions import run_read, run_write
 log = logging.getLogger("tunehub.server")
 
 
-@dataclass(frozen=True)
-class Sweep:
-    swept: int
-    """Studies whose stale trials were failed."""
-    shortest_grace: float | None
-    """The shortest heartbeat grace among studies with running trials."""
-
-
-def sweep_expired(engine: Engine) -> Sweep:
-    """Expire stale running trials in every study."""
+def sweep_expired(engine: Engine) -> float | None:
+    """Expire stale running trials in every study; returns the shortest heartbeat grace
+    among studies with running trials."""
     oldest = run_read(
         engine,
         lambda conn: conn.execute(
@@ -45,7 +37,6 @@ def sweep_expired(engine: Engine) -> Sweep:
             .group_by(studies.c.id, studies.c.spec)
         ).all(),
     )
-    swept = 0
     graces: list[float] = []
     now = time.time()
     for study_id, spec_text, last_beat in oldest:
@@ -56,8 +47,7 @@ def sweep_expired(engine: Engine) -> Sweep:
         if last_beat is None or last_beat >= now - grace:
             continue
         run_write(engine, functools.partial(_expire, study_id=study_id))
-        swept += 1
-    return Sweep(swept, min(graces, default=None))
+    return min(graces, default=None)
 
 
 def _expire(conn: sa.Connection, *, study_id: int) -> None:
@@ -72,8 +62,6 @@ class Sweeper:
     """Runs ``sweep_expired`` every ``interval`` seconds in a daemon thread, or more
     often while a study with a shorter heartbeat grace runs: a dead worker's trial is
     then failed within a quarter of its grace past it."""
-
-    MIN_WAIT_SECONDS = 0.25
 
     def __init__(self, engine: Engine, interval: float) -> None:
         self._engine = engine
@@ -92,17 +80,15 @@ class Sweeper:
     def _run(self) -> None:
         wait = self._interval
         while True:
+            sweep_hint.current_wait = wait
             sweep_hint.wake.wait(wait)
             sweep_hint.wake.clear()
             if self._stop.is_set():
                 return
-            wait = self._interval
             try:
-                grace = sweep_expired(self._engine).shortest_grace
+                running = sweep_expired(self._engine)
             except Exception:
                 log.exception("heartbeat sweep failed")
-                continue
-            hinted = sweep_hint.shortest_expected()
-            graces = [g for g in (grace, hinted) if g is not None]
-            if graces:
-                wait = min(self._interval, max(self.MIN_WAIT_SECONDS, min(graces) / 4))
+                running = None
+            graces = [g for g in (running, sweep_hint.take_expected()) if g is not None]
+            wait = min([self._interval, *map(sweep_hint.wait_for, graces)])
