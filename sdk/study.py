@@ -72,17 +72,14 @@ class Study:
         Multi-fidelity policies extend their rungs and brackets to the new max and
         promote from the results they already have; nothing is trained again.
         """
-        body = StudyPatch(fidelity=FidelityChange(max=new_max))
-        answer = self.client.request(
-            "PATCH", f"/studies/{self.id}", json=body.model_dump(exclude_none=True)
-        )
-        self.info = StudyOut.model_validate(answer)
-        return self
+        return self._patch(StudyPatch(fidelity=FidelityChange(max=new_max)))
 
     def set_max_failed_trials(self, limit: int) -> Study:
         """Let a study that stopped after ``max_failed_trials`` failures go on (once its
         objective is fixed), or stop it sooner."""
-        body = StudyPatch(max_failed_trials=limit)
+        return self._patch(StudyPatch(max_failed_trials=limit))
+
+    def _patch(self, body: StudyPatch) -> Study:
         answer = self.client.request(
             "PATCH", f"/studies/{self.id}", json=body.model_dump(exclude_none=True)
         )

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
 from tunehub.schema import Scope
+from tunehub.server.api.guards import SAFE_METHODS
 from tunehub.server.errors import Forbidden, Unauthorized
 from tunehub.server.flows.keys import digest_of
 from tunehub.server.store import keys as key_store
@@ -25,7 +26,6 @@ KEY_TTL_SECONDS = 5.0
 UNKNOWN_TTL_SECONDS = 1.0
 LOCK_TTL_SECONDS = 2.0
 MAX_CACHED_KEYS = 10_000
-READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class Gate:
@@ -92,7 +92,7 @@ async def _check(request: Request, needed: Scope) -> None:
 
 async def authorize(request: Request) -> None:
     """Reads need ``read``; anything that changes state needs ``write``."""
-    await _check(request, Scope.READ if request.method in READ_METHODS else Scope.WRITE)
+    await _check(request, Scope.READ if request.method in SAFE_METHODS else Scope.WRITE)
 
 
 async def authorize_admin(request: Request) -> None:

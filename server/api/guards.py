@@ -12,12 +12,14 @@ A pure ASGI middleware: no per-request allocation of a Starlette ``Request``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Collection, MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.exceptions import HTTPException
+
+from tunehub.schema import Problem
+from tunehub.server.api.problems import PROBLEM_JSON
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -119,13 +121,13 @@ def _host_name(host: str) -> str:
 
 
 async def _problem(send: Send, status: int, title: str, detail: str) -> None:
-    body = json.dumps({"title": title, "status": status, "detail": detail, "errors": []}).encode()
+    body = Problem(title=title, status=status, detail=detail).model_dump_json().encode()
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"application/problem+json"),
+                (b"content-type", PROBLEM_JSON.encode()),
                 (b"content-length", str(len(body)).encode()),
             ],
         }

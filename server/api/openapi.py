@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from tunehub.schema import Problem
+from tunehub.server.api.problems import PROBLEM_JSON
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 EVERYWHERE = {
@@ -61,11 +62,10 @@ def _document_problems(schema: dict[str, Any]) -> None:
             for status, description in errors.items():
                 responses[str(status)] = {
                     "description": description,
-                    "content": {"application/problem+json": {"schema": PROBLEM_REF}},
+                    "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}},
                 }
-            if "503" in responses:
-                responses["503"]["headers"] = {
-                    "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}
-                }
+            responses["503"]["headers"] = {
+                "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}
+            }
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
