@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve test faults install install-dev lint typecheck pytest bench bench-workers bench-quality bench-multifidelity bench-gp-latency bench-dashboard bench-carbs bench-ac bench-load vendor-plotly clean
+.PHONY: run serve test faults install install-dev lint typecheck pytest bench bench-workers bench-quality bench-multifidelity bench-gp-latency bench-dashboard bench-carbs bench-ac bench-load vendor-plotly vendor-docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -102,6 +102,21 @@ vendor-plotly:
 	cd build/plotly && npm pack --silent plotly.js-basic-dist-min@$(PLOTLY_VERSION) && tar xzf *.tgz
 	cp build/plotly/package/plotly-basic.min.js server/dashboard/static/
 	cp build/plotly/package/LICENSE server/dashboard/static/plotly-LICENSE.txt
+
+# The API docs' vendored Swagger UI and ReDoc, fetched again from npm (the versions and
+# checksums they must match are in server/api/docs.py).
+SWAGGER_UI_VERSION = 5.36.0
+REDOC_VERSION = 3.0.1
+vendor-docs:
+	rm -rf build/swagger-ui build/redoc && mkdir -p build/swagger-ui build/redoc
+	cd build/swagger-ui && npm pack --silent swagger-ui-dist@$(SWAGGER_UI_VERSION) && tar xzf *.tgz
+	cd build/redoc && npm pack --silent redoc@$(REDOC_VERSION) && tar xzf *.tgz
+	cp build/swagger-ui/package/swagger-ui-bundle.js build/swagger-ui/package/swagger-ui.css server/api/docs_static/
+	cp build/swagger-ui/package/swagger-ui-bundle.js.LICENSE.txt server/api/docs_static/
+	cp build/swagger-ui/package/LICENSE server/api/docs_static/swagger-ui-LICENSE.txt
+	cp build/swagger-ui/package/NOTICE server/api/docs_static/swagger-ui-NOTICE.txt
+	cp build/redoc/package/bundles/redoc.standalone.js server/api/docs_static/
+	cp build/redoc/package/LICENSE server/api/docs_static/redoc-LICENSE.txt
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
