@@ -2,6 +2,11 @@
 
 Tables are drawn with ``rich``, imported when a command runs so that importing the
 SDK stays light. ``--json`` prints what a script would rather parse.
+
+Whatever the server returns was written by whoever could create a study or tell a trial,
+so it reaches the terminal through ``safe_text`` (control characters shown as escapes) in
+``rich.text.Text`` cells (never read as markup), and CSV cells that a spreadsheet would
+run as a formula get a leading quote.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import re
 import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.text import Text
 
     from tunehub.client import Client
     from tunehub.schema import StudyOut, TrialOut
@@ -30,6 +37,12 @@ STATE_STYLES = {
     "stopped": "magenta",
 }
 BEST_SHOWN = 10
+# C0 and C1 control characters (ESC, BEL, CSI...), DEL, line and paragraph separators, and
+# the bidi controls that reorder what follows them on screen.
+UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+SHORT_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+# A cell starting with one of these is run as a formula by spreadsheets (OWASP).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def add_parser(sub: Any) -> None:
@@ -75,7 +88,8 @@ def list_studies(args: argparse.Namespace) -> int:
         return 0
     from rich.table import Table
 
-    table = Table(title=f"{len(studies)} studies at {client.url}", title_justify="left")
+    title = _text(f"{len(studies)} studies at {client.url}")
+    table = Table(title=title, title_justify="left")
     for name, justify in [
         ("id", "right"),
         ("name", "left"),
@@ -90,8 +104,8 @@ def list_studies(args: argparse.Namespace) -> int:
     for study, best in zip(studies, bests):
         table.add_row(
             str(study.id),
-            study.name,
-            study.policy.name,
+            _text(study.name),
+            _text(study.policy.name),
             _objectives(study),
             str(sum(study.trial_counts.values())),
             _counts(study),
@@ -120,16 +134,17 @@ def show_study(args: argparse.Namespace) -> int:
     facts.add_column(style="bold")
     facts.add_column()
     options = f" {json.dumps(info.policy.options)}" if info.policy.options else ""
-    facts.add_row("study", f"{info.name} (id {info.id})")
-    facts.add_row("policy", info.policy.name + options)
+    facts.add_row("study", _text(f"{info.name} (id {info.id})"))
+    facts.add_row("policy", _text(info.policy.name + options))
     facts.add_row("objectives", _objectives(info))
     if info.fidelity is not None:
         f = info.fidelity
-        facts.add_row("fidelity", f"{f.name} {f.min:g} to {f.max:g}, eta {f.eta:g}")
-    for constraint in info.constraints:
-        facts.add_row("constraint", f"{constraint.name} {constraint.op.value} {constraint.bound:g}")
+        facts.add_row("fidelity", _text(f"{f.name} {f.min:g} to {f.max:g}, eta {f.eta:g}"))
+    for c in info.constraints:
+        facts.add_row("constraint", _text(f"{c.name} {c.op.value} {c.bound:g}"))
     facts.add_row("seed", str(info.seed))
-    facts.add_row("trials", f"{sum(info.trial_counts.values())}: {_counts(info) or 'none yet'}")
+    total = sum(info.trial_counts.values())
+    facts.add_row("trials", _text(f"{total}: ").append_text(_counts(info) or _text("none yet")))
     facts.add_row("created", info.created_at.strftime("%Y-%m-%d %H:%M:%S %Z"))
     facts.add_row("updated", info.updated_at.strftime("%Y-%m-%d %H:%M:%S %Z"))
     console.print(facts)
@@ -144,8 +159,8 @@ def show_study(args: argparse.Namespace) -> int:
             domain = ", ".join(json.dumps(c) for c in data["choices"])
         else:
             domain = f"{data['low']:g} to {data['high']:g}" + (" (log)" if data["log"] else "")
-        condition = [json.dumps(data["condition"]) if data["condition"] else ""]
-        space.add_row(name, data["type"], domain, *(condition if conditional else []))
+        condition = [_text(json.dumps(data["condition"]) if data["condition"] else "")]
+        space.add_row(_text(name), data["type"], _text(domain), *(condition if conditional else []))
     console.print(space)
 
     if best:
@@ -177,7 +192,8 @@ def delete_study(args: argparse.Namespace) -> int:
         study = _study(client, args.name)
         total = sum(study.info.trial_counts.values())
         if not args.yes:
-            question = f"delete study {study.name!r} (id {study.id}) and its {total} trials? [y/N] "
+            name = safe_text(study.name)
+            question = f"delete study '{name}' (id {study.id}) and its {total} trials? [y/N] "
             try:
                 answer = input(question)
             except EOFError:
@@ -186,7 +202,7 @@ def delete_study(args: argparse.Namespace) -> int:
                 print("not deleted (pass --yes to delete without a question)")
                 return 1
         client.delete_study(study.id)
-    print(f"deleted study {study.name!r} and its {total} trials")
+    print(f"deleted study '{safe_text(study.name)}' and its {total} trials")
     return 0
 
 
@@ -227,18 +243,39 @@ def _best(client: Client, study: StudyOut) -> list[TrialOut]:
     return [t for t in TrialList.model_validate(body).trials if t.values]
 
 
-def _objectives(study: StudyOut) -> str:
+def safe_text(text: str) -> str:
+    """``text`` with every control character shown as its escape (ESC as ``\\x1b``), so
+    that nothing a server returns can move the cursor, clear or retitle the terminal,
+    or reorder what follows it."""
+    return UNSAFE.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return SHORT_ESCAPES.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def _text(text: str, style: str = "") -> Text:
+    """Server text as a table cell: shown as written, never read as rich markup."""
+    from rich.text import Text
+
+    return Text(safe_text(text), style=style)
+
+
+def _objectives(study: StudyOut) -> Text:
     arrows = {"minimize": "↓", "maximize": "↑"}
-    return ", ".join(f"{o.name} {arrows[o.direction]}" for o in study.objectives)
+    return _text(", ".join(f"{o.name} {arrows[o.direction]}" for o in study.objectives))
 
 
-def _counts(study: StudyOut) -> str:
-    parts = []
-    for state, count in sorted(study.trial_counts.items()):
-        if count:
-            style = STATE_STYLES.get(state, "")
-            parts.append(f"[{style}]{state} {count}[/]" if style else f"{state} {count}")
-    return " · ".join(parts)
+def _counts(study: StudyOut) -> Text:
+    """Trials by state, each state in its colour."""
+    parts = [
+        _text(f"{state} {count}", STATE_STYLES.get(state, ""))
+        for state, count in sorted(study.trial_counts.items())
+        if count
+    ]
+    return _text(" · ").join(parts)
 
 
 def _best_text(study: StudyOut, best: Sequence[TrialOut]) -> str:
@@ -257,7 +294,7 @@ def _trial_table(title: str, study: StudyOut, trials: Sequence[TrialOut]) -> Any
     table = Table(title=title, title_justify="left")
     table.add_column("#", justify="right")
     for name in names:
-        table.add_column(name, justify="right")
+        table.add_column(_text(name), justify="right")
     table.add_column("params", overflow="fold")
     costs = any(t.cost is not None for t in trials)
     if costs:
@@ -268,7 +305,7 @@ def _trial_table(title: str, study: StudyOut, trials: Sequence[TrialOut]) -> Any
         table.add_row(
             str(t.number),
             *(f"{values[n]:.6g}" if n in values else "" for n in names),
-            ", ".join(f"{k}={_short(v)}" for k, v in t.params.items()),
+            _text(", ".join(f"{k}={_short(v)}" for k, v in t.params.items())),
             *cost,
         )
     return table
@@ -278,26 +315,45 @@ def _short(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else json.dumps(value)
 
 
+def csv_cell(value: Any) -> Any:
+    """A cell a spreadsheet shows rather than runs: text starting with ``=``, ``+``, ``-``,
+    ``@``, a tab or a carriage return gets a leading ``'`` (numbers are kept as they are)."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def _write_csv(out: Any, trials: Sequence[TrialOut], objective_names: Sequence[str]) -> None:
     params = sorted({k for t in trials for k in t.params})
     metrics = sorted({k for t in trials for k in (t.metrics or {})})
     writer = csv.writer(out)
+    # Written to a terminal rather than a file or pipe, the text is made safe for it too.
+    tty = out.isatty()
+
+    def cells(row: list[Any]) -> list[Any]:
+        row = [csv_cell(v) for v in row]
+        return [safe_text(v) if tty and isinstance(v, str) else v for v in row]
+
     writer.writerow(
-        ["number", "state", *objective_names, *(f"params_{p}" for p in params)]
-        + [f"metrics_{m}" for m in metrics]
-        + ["cost", "worker", "started_at", "finished_at", "error"]
+        cells(
+            ["number", "state", *objective_names, *(f"params_{p}" for p in params)]
+            + [f"metrics_{m}" for m in metrics]
+            + ["cost", "worker", "started_at", "finished_at", "error"]
+        )
     )
     for t in trials:
         writer.writerow(
-            [t.number, t.state.value]
-            + [(t.values or {}).get(n, "") for n in objective_names]
-            + [t.params.get(p, "") for p in params]
-            + [(t.metrics or {}).get(m, "") for m in metrics]
-            + [
-                "" if t.cost is None else t.cost,
-                t.worker or "",
-                t.started_at.isoformat() if t.started_at else "",
-                t.finished_at.isoformat() if t.finished_at else "",
-                t.error or "",
-            ]
+            cells(
+                [t.number, t.state.value]
+                + [(t.values or {}).get(n, "") for n in objective_names]
+                + [t.params.get(p, "") for p in params]
+                + [(t.metrics or {}).get(m, "") for m in metrics]
+                + [
+                    "" if t.cost is None else t.cost,
+                    t.worker or "",
+                    t.started_at.isoformat() if t.started_at else "",
+                    t.finished_at.isoformat() if t.finished_at else "",
+                    t.error or "",
+                ]
+            )
         )

@@ -157,9 +157,14 @@ function safeName(name) {
   return name.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^[._]+/, "") || "study";
 }
 
+// Text a spreadsheet would run as a formula (OWASP's list) gets a leading quote; numbers
+// are written as they are, a negative one included.
+const FORMULA_START = /^[=+\-@\t\r]/;
+
 function quote(value) {
   if (value === null || value === undefined) return "";
-  const text = typeof value === "string" ? value : JSON.stringify(value);
+  let text = typeof value === "string" ? value : JSON.stringify(value);
+  if (typeof value === "string" && FORMULA_START.test(text)) text = `'${text}`;
   return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
@@ -172,7 +177,7 @@ export function toCsv(study, trials) {
     ...(instances ? ["instance", "cutoff", "timed_out"] : []),
     "cost", "budget", "worker", "started_at", "finished_at", "duration_s", "error",
   ];
-  const lines = [header.join(",")];
+  const lines = [header.map(quote).join(",")];
   for (const t of trials) {
     const row = [
       t.number, t.state, ...params.map((p) => t.params[p]), ...objectives.map((o) => (t.values ? t.values[o] : null)),
