@@ -45,7 +45,8 @@ def _replace_nul(text: str) -> str:
 LongText = Annotated[str, StringConstraints(max_length=100_000), AfterValidator(_replace_nul)]
 """Free text such as a traceback: kept, with NUL characters replaced."""
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}$")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}")
+"""Study names; matched whole (``fullmatch``: ``$`` would let a trailing newline through)."""
 
 
 class TrialState(StrEnum):
@@ -102,6 +103,21 @@ class Constraint(_Body):
         return value - self.bound if self.op == ConstraintOp.LE else self.bound - value
 
 
+MIN_BUDGET = 1e-9
+MAX_BUDGET = float(2**31 - 1)
+"""A budget is at most the largest report step, so a trial can report having reached it."""
+MAX_BUDGET_RATIO = 1e9
+"""``max / min`` of a fidelity: at most 52 rungs even at the smallest eta."""
+
+
+def check_budget_ratio(low: float, high: float) -> None:
+    if high / low > MAX_BUDGET_RATIO:
+        raise ValueError(
+            f"fidelity max / min is {high / low:.3g}: at most {MAX_BUDGET_RATIO:g} "
+            "(raise min or lower max)"
+        )
+
+
 class Fidelity(_Body):
     """The budget a trial can be trained for (epochs, steps, a data fraction), for schedulers.
 
@@ -111,8 +127,8 @@ class Fidelity(_Body):
     """
 
     name: str = Field(min_length=1, max_length=200)
-    min: float = Field(gt=0, allow_inf_nan=False)
-    max: float = Field(gt=0, allow_inf_nan=False)
+    min: float = Field(ge=MIN_BUDGET, allow_inf_nan=False)
+    max: float = Field(gt=0, le=MAX_BUDGET, allow_inf_nan=False)
     eta: float = Field(default=3.0, ge=1.5, le=100, allow_inf_nan=False)
 
     @model_validator(mode="after")
@@ -122,6 +138,7 @@ class Fidelity(_Body):
                 f"fidelity max ({self.max}) must be greater than min ({self.min}), "
                 'e.g. {"name": "epochs", "min": 1, "max": 81, "eta": 3}'
             )
+        check_budget_ratio(self.min, self.max)
         return self
 
 
@@ -142,6 +159,12 @@ class CostUnit(StrEnum):
     """Only what the trial tells (``cost=`` on tell); workers measure nothing."""
 
 
+MAX_COST = 1e15
+"""A trial's cost (seconds, GPU-seconds, ...) and a study's cost ceiling."""
+MAX_SECONDS = 1e9
+"""Cutoffs and heartbeat graces: about 31 years."""
+
+
 class Cost(_Body):
     """How a study counts the cost of a trial, for cost-aware search and cost plots.
 
@@ -153,6 +176,7 @@ class Cost(_Body):
     max: float | None = Field(
         default=None,
         gt=0,
+        le=MAX_COST,
         allow_inf_nan=False,
         description="Cost ceiling: no suggestion is predicted to cost more.",
     )
@@ -213,16 +237,20 @@ class Instances(_Body):
         return {item.id: item for item in (*self.train, *self.test)}
 
 
+MAX_OBJECTIVES = 100
+
+
 class StudySpec(_Body):
     """Everything that defines how a study searches; two creates agree when their specs do."""
 
     space: dict[str, ParamSpec]
-    objectives: list[Objective] = Field(min_length=1)
+    objectives: list[Objective] = Field(min_length=1, max_length=MAX_OBJECTIVES)
     policy: PolicySpec = Field(default_factory=PolicySpec)
     seed: int | None = Field(default=None, ge=0, le=2**63 - 1)
     heartbeat_grace_seconds: float | None = Field(
         default=600.0,
         gt=0,
+        le=MAX_SECONDS,
         description="A running trial with no heartbeat for this long becomes failed; "
         "null disables the check.",
     )
@@ -268,6 +296,7 @@ class StudySpec(_Body):
     cutoff: float | None = Field(
         default=None,
         gt=0,
+        le=MAX_SECONDS,
         allow_inf_nan=False,
         description="Seconds a trial may run: a worker stops it there and tells a timeout. "
         "A policy may give a trial a lower cutoff of its own (adaptive capping).",
@@ -287,10 +316,13 @@ class StudySpec(_Body):
     @field_validator("objectives")
     @classmethod
     def _check_objectives(cls, objectives: list[Objective]) -> list[Objective]:
-        names = [o.name for o in objectives]
-        for name in names:
-            if names.count(name) > 1:
-                raise ValueError(f"objective {name!r} is listed twice: names must be unique")
+        seen: set[str] = set()
+        for objective in objectives:
+            if objective.name in seen:
+                raise ValueError(
+                    f"objective {objective.name!r} is listed twice: names must be unique"
+                )
+            seen.add(objective.name)
         return objectives
 
     @model_validator(mode="after")
@@ -325,13 +357,13 @@ class StudySpec(_Body):
 
 
 class StudyCreate(StudySpec):
-    name: str = Field(json_schema_extra={"pattern": NAME_PATTERN.pattern})
+    name: str = Field(json_schema_extra={"pattern": f"^{NAME_PATTERN.pattern}$"})
     user_attrs: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("name")
     @classmethod
     def _check_name(cls, name: str) -> str:
-        if not NAME_PATTERN.match(name):
+        if not NAME_PATTERN.fullmatch(name):
             raise ValueError(
                 f"study name {name!r} is not allowed: use 1 to 200 letters, digits or ._:/@+- "
                 "and start with a letter or digit"
@@ -348,7 +380,9 @@ class StudyCreate(StudySpec):
 
 
 class FidelityChange(_Body):
-    max: float = Field(gt=0, allow_inf_nan=False, description="The new, higher max budget.")
+    max: float = Field(
+        gt=0, le=MAX_BUDGET, allow_inf_nan=False, description="The new, higher max budget."
+    )
 
 
 class StudyPatch(_Body):
@@ -373,6 +407,10 @@ class StudyOut(StudySpec):
     seed: int | None = None
     user_attrs: dict[str, Any] = Field(default_factory=dict)
     trial_counts: dict[TrialState, int] = Field(default_factory=dict)
+    max_ask_count: int = Field(
+        default=1000,
+        description="The most trials one ask may request with this study's policy.",
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -467,8 +505,8 @@ class TellRequest(_Body):
                 "values is missing: a completed trial needs its objective values, "
                 'e.g. {"values": {"loss": 0.3}}, or tell {"state": "failed"}'
             )
-        if self.cost is not None and not (math.isfinite(self.cost) and self.cost >= 0):
-            raise ValueError(f"cost is {self.cost}: give a finite number >= 0")
+        if self.cost is not None and not (0 <= self.cost <= MAX_COST):
+            raise ValueError(f"cost is {self.cost}: give a finite number from 0 to {MAX_COST:g}")
         if self.timed_out and self.state not in (None, TrialState.COMPLETED):
             raise ValueError(
                 f"timed_out applies to completed trials, not {self.state.value!r}: "
@@ -666,20 +704,20 @@ class Scope(StrEnum):
         return order.index(self) >= order.index(needed)
 
 
-KEY_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+KEY_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 class KeyCreate(_Body):
     name: str = Field(
         description="A label for the key's holder, unique: letters, digits, ._-",
-        json_schema_extra={"pattern": KEY_NAME_PATTERN.pattern},
+        json_schema_extra={"pattern": f"^{KEY_NAME_PATTERN.pattern}$"},
     )
     scope: Scope = Scope.READ
 
     @field_validator("name")
     @classmethod
     def _check_name(cls, name: str) -> str:
-        if not KEY_NAME_PATTERN.match(name):
+        if not KEY_NAME_PATTERN.fullmatch(name):
             raise ValueError(
                 f"key name {name!r} is not allowed: use 1 to 100 letters, digits or ._- "
                 "and start with a letter or digit"

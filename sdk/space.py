@@ -28,6 +28,15 @@ Condition = dict[str, list[ParamValue]]
 """``{"parent": [allowed values]}``: the parameter is active only when every
 parent is active and holds one of its allowed values."""
 
+MAX_PARAMS = 1_000
+"""Parameters in one space."""
+MAX_CHOICES = 10_000
+"""Choices of one categorical, and values one condition may list for a parent."""
+MAX_CONDITION_PARENTS = 16
+"""Parents one parameter's condition may name."""
+MAX_CONDITION_DEPTH = 32
+"""Longest chain of conditions (a parameter, its parent, the parent's parent, ...)."""
+
 
 class _Param(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -39,10 +48,20 @@ class _Param(BaseModel):
         if self.condition is not None:
             if not self.condition:
                 raise ValueError("condition is empty: give {parent: [values]} or leave it out")
+            if len(self.condition) > MAX_CONDITION_PARENTS:
+                raise ValueError(
+                    f"condition names {len(self.condition)} parents: at most "
+                    f"{MAX_CONDITION_PARENTS} are allowed"
+                )
             for parent, allowed in self.condition.items():
                 if not allowed:
                     raise ValueError(
                         f"condition on {parent!r} allows no value: list at least one value"
+                    )
+                if len(allowed) > MAX_CHOICES:
+                    raise ValueError(
+                        f"condition on {parent!r} lists {len(allowed)} values: at most "
+                        f"{MAX_CHOICES} are allowed"
                     )
         return self
 
@@ -131,15 +150,25 @@ class CategoricalParam(_Param):
     def _check_choices(self) -> CategoricalParam:
         if not self.choices:
             raise ValueError("choices is empty: list at least one choice")
-        seen: list[ParamValue] = []
+        if len(self.choices) > MAX_CHOICES:
+            raise ValueError(
+                f"{len(self.choices)} choices: at most {MAX_CHOICES} are allowed; encode a "
+                "larger set as an integer index"
+            )
+        seen: set[tuple[type, ParamValue]] = set()
         for choice in self.choices:
             if isinstance(choice, float) and not math.isfinite(choice):
                 raise ValueError(f"choice {choice} is not a finite number: remove it")
-            # 1 == 1.0 == True in Python; on the wire they are distinct, so compare by type too.
-            if any(type(choice) is type(s) and choice == s for s in seen):
+            key = choice_key(choice)
+            if key in seen:
                 raise ValueError(f"choice {choice!r} appears twice: choices must be unique")
-            seen.append(choice)
+            seen.add(key)
         return self
+
+
+def choice_key(value: ParamValue) -> tuple[type, ParamValue]:
+    """A hashable identity: 1, 1.0 and True are equal in Python but distinct on the wire."""
+    return (type(value), value)
 
 
 ParamSpec = Annotated[FloatParam | IntParam | CategoricalParam, Field(discriminator="type")]
@@ -150,10 +179,14 @@ Categorical = CategoricalParam
 
 
 def check_conditions(space: dict[str, Any]) -> None:
-    """Check that conditions name existing parents, allow only their values, and form no cycle.
+    """Check that conditions name existing parents, allow only their values, form no
+    cycle and chain at most ``MAX_CONDITION_DEPTH`` deep. Linear in the size of the space.
 
     Raises ``ValueError`` whose message starts with the offending parameter's name.
     """
+    if len(space) > MAX_PARAMS:
+        raise ValueError(f"the space has {len(space)} parameters: at most {MAX_PARAMS}")
+    keys: dict[str, set[tuple[type, ParamValue]]] = {}
     for name, spec in space.items():
         for parent, allowed in (spec.condition or {}).items():
             if parent == name:
@@ -161,36 +194,54 @@ def check_conditions(space: dict[str, Any]) -> None:
             if parent not in space:
                 raise ValueError(
                     f"{name}: condition names unknown parameter {parent!r}; "
-                    f"known parameters are {sorted(space)}"
+                    f"known parameters are {sorted(space)[:20]}"
                 )
             parent_spec = space[parent]
+            if isinstance(parent_spec, CategoricalParam) and parent not in keys:
+                keys[parent] = {choice_key(c) for c in parent_spec.choices}
             for value in allowed:
-                if not _admits(parent_spec, value):
+                if not _admits(parent_spec, keys.get(parent), value):
                     raise ValueError(
                         f"{name}: condition value {value!r} is not a possible value of {parent!r}"
                     )
-    done: set[str] = set()
-    for name in space:
-        path: list[str] = []
-        _visit(space, name, path, done)
+    _check_chains(space)
 
 
-def _visit(space: dict[str, Any], name: str, path: list[str], done: set[str]) -> None:
-    if name in done:
-        return
-    if name in path:
-        cycle = " -> ".join([*path[path.index(name) :], name])
-        raise ValueError(f"{name}: conditions form a cycle ({cycle})")
-    path.append(name)
-    for parent in space[name].condition or {}:
-        _visit(space, parent, path, done)
-    path.pop()
-    done.add(name)
+def _check_chains(space: dict[str, Any]) -> None:
+    """No cycle, no chain deeper than ``MAX_CONDITION_DEPTH``: an iterative depth-first walk."""
+    depth: dict[str, int] = {}  # finished parameters: the longest chain of parents above
+    for root in space:
+        if root in depth:
+            continue
+        path: list[str] = [root]
+        on_path = {root}
+        pending: list[list[str]] = [list(space[root].condition or {})]
+        while path:
+            if pending[-1]:
+                parent = pending[-1].pop()
+                if parent in on_path:
+                    cycle = " -> ".join([*path[path.index(parent) :], parent])
+                    raise ValueError(f"{parent}: conditions form a cycle ({cycle})")
+                if parent not in depth:
+                    path.append(parent)
+                    on_path.add(parent)
+                    pending.append(list(space[parent].condition or {}))
+                continue
+            name = path.pop()
+            on_path.discard(name)
+            pending.pop()
+            parents = space[name].condition or {}
+            depth[name] = 1 + max((depth[p] for p in parents), default=0)
+            if depth[name] > MAX_CONDITION_DEPTH:
+                raise ValueError(
+                    f"{name}: conditions chain {depth[name]} parameters deep: at most "
+                    f"{MAX_CONDITION_DEPTH} are allowed"
+                )
 
 
-def _admits(spec: Any, value: ParamValue) -> bool:
-    if isinstance(spec, CategoricalParam):
-        return any(type(value) is type(c) and value == c for c in spec.choices)
+def _admits(spec: Any, choice_keys: set[tuple[type, ParamValue]] | None, value: ParamValue) -> bool:
+    if choice_keys is not None:
+        return choice_key(value) in choice_keys
     if isinstance(value, bool) or not isinstance(value, int | float):
         return False
     return bool(spec.low <= value <= spec.high)

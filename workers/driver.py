@@ -246,7 +246,9 @@ class Worker:
 
     def _ask(self, entry: _Study, count: int) -> list[TrialOut]:
         request = AskRequest(
-            count=count, worker=self.options.worker_id, request_id=uuid.uuid4().hex
+            count=min(count, entry.study.info.max_ask_count),
+            worker=self.options.worker_id,
+            request_id=uuid.uuid4().hex,
         )
         body = self.client.request(
             "POST", f"/studies/{entry.study.id}/ask", json=request.model_dump(mode="json")

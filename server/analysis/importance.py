@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tunehub.server.analysis.outcomes import tamed
 from tunehub.server.space.encoding import ParamSpecs, SpaceEncoder
 from tunehub.space import ParamValue
 
@@ -57,7 +58,7 @@ def parameter_importance(
     zeros = dict.fromkeys(encoder.names, 0.0)
     y = np.asarray(values, dtype=float)
     keep = np.isfinite(y)
-    y = y[keep]
+    y = tamed(y[keep])
     if encoder.dims == 0 or y.size < 2 or np.ptp(y) == 0.0:
         return zeros
     x = encoder.encode_many([p for p, k in zip(params, keep) if k])

@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tunehub.schema import Direction, StudySpec
+from tunehub.server.analysis.outcomes import LARGEST, capped
 
 REFERENCE_MARGIN = 0.1
 """An inferred reference point lies this fraction of the front's range beyond its worst point."""
@@ -69,17 +70,20 @@ def infer_reference(front: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     A single point (zero range) is pushed out by 10% of its magnitude, or 0.1.
     """
     worst = front.max(axis=0)
-    span = worst - front.min(axis=0)
-    span = np.where(span > 0, span, np.maximum(np.abs(worst), 1.0))
-    return np.asarray(worst + REFERENCE_MARGIN * span, dtype=np.float64)
+    with np.errstate(over="ignore"):  # a front spanning most of the doubles
+        span = worst - front.min(axis=0)
+        span = np.where(span > 0, span, np.maximum(np.abs(worst), 1.0))
+        reference = worst + REFERENCE_MARGIN * span
+    return np.asarray(np.clip(reference, -LARGEST, LARGEST), dtype=np.float64)
 
 
 def hypervolume(front: npt.NDArray[np.float64], reference: Sequence[float]) -> float:
-    """Volume dominated by ``front`` (minimized) and bounded by ``reference``."""
+    """Volume dominated by ``front`` (minimized) and bounded by ``reference``; a volume
+    past the largest double (objectives of 1e200) is reported as that."""
     if len(front) == 0:
         return 0.0
     if front.shape[1] == 1:  # one objective: the length from the best value to the bound
-        return max(0.0, float(reference[0]) - float(front.min()))
+        return capped(max(0.0, float(reference[0]) - float(front.min())))
     import torch  # only hypervolumes need it; a plain server starts without torch
     from botorch.utils.multi_objective.box_decompositions.dominated import (
         DominatedPartitioning,
@@ -89,4 +93,5 @@ def hypervolume(front: npt.NDArray[np.float64], reference: Sequence[float]) -> f
     y = torch.as_tensor(front, dtype=torch.double)
     # BoTorch's partitioning maximizes: negate both.
     partitioning = DominatedPartitioning(ref_point=-ref, Y=-y)
-    return float(partitioning.compute_hypervolume().item())
+    volume = float(partitioning.compute_hypervolume().item())
+    return capped(volume) if not np.isnan(volume) else LARGEST

@@ -9,7 +9,9 @@ import sqlalchemy as sa
 from fastapi import Response
 from pydantic import BaseModel
 
-from tunehub.schema import KeyOut, ReportOut, Scope, StudyOut, TrialOut, TrialState
+from tunehub.schema import KeyOut, ReportOut, Scope, StudyOut, StudySpec, TrialOut, TrialState
+from tunehub.server.api.json_shape import servable
+from tunehub.server.policies.registry import max_ask_count
 from tunehub.server.store.studies import parse_spec
 
 
@@ -18,13 +20,16 @@ def _time(value: float | None) -> datetime | None:
 
 
 def study_out(row: sa.Row[Any], counts: dict[TrialState, int] | None = None) -> StudyOut:
+    # The stored spec was validated when the study was made (and once per process by
+    # parse_spec): construct, don't validate again on every read.
     spec = parse_spec(row.spec)
-    return StudyOut(
-        **spec.model_dump(),
+    return StudyOut.model_construct(
+        **{name: getattr(spec, name) for name in StudySpec.model_fields},
         id=row.id,
         name=row.name,
-        user_attrs=row.user_attrs,
+        user_attrs=servable(row.user_attrs),
         trial_counts=counts or {},
+        max_ask_count=max_ask_count(spec.policy),
         created_at=datetime.fromtimestamp(row.created_at, UTC),
         updated_at=datetime.fromtimestamp(row.updated_at, UTC),
     )
@@ -44,7 +49,7 @@ def trial_out(row: sa.Row[Any]) -> TrialOut:
         parent_id=row.parent_id,
         worker=row.worker,
         values=row.values,
-        metrics=row.metrics,
+        metrics=servable(row.metrics),
         cost=row.cost,
         error=row.error,
         policy_meta=row.policy_meta,

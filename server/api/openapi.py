@@ -12,8 +12,11 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from pydantic.json_schema import models_json_schema
 
 from tunehub.schema import Problem
+from tunehub.server.api import bodies
+from tunehub.server.api.auth import needed_scope
 from tunehub.server.api.problems import PROBLEM_JSON
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
@@ -27,7 +30,11 @@ EVERYWHERE = {
 }
 WITH_PATH_ID = {404: "No such study, trial or key"}
 CHANGES = {409: "Conflicts with what is stored (the message says how to resolve it)"}
-WITH_BODY = {400: "The body is not UTF-8 text"}
+WITH_BODY = {
+    400: "The body is not UTF-8 text",
+    415: "The body is not sent as JSON (Content-Type: application/json)",
+}
+BEARER = "bearerKey"
 
 
 def install(app: FastAPI) -> None:
@@ -39,11 +46,42 @@ def install(app: FastAPI) -> None:
                 description=app.description,
                 routes=app.routes,
             )
+            _document_bodies(schema)
             _document_problems(schema)
+            _document_keys(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _document_bodies(schema: dict[str, Any]) -> None:
+    """The schemas of bodies routes parse themselves (``bodies.json_body``)."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    models = sorted(bodies.DOCUMENTED, key=lambda m: m.__name__)
+    _, definitions = models_json_schema(
+        [(model, "validation") for model in models],
+        ref_template="#/components/schemas/{model}",
+    )
+    for name, definition in definitions.get("$defs", {}).items():
+        components.setdefault(name, definition)
+
+
+def _document_keys(schema: dict[str, Any]) -> None:
+    """Bearer keys: optional on a server without keys, except to manage keys."""
+    components = schema.setdefault("components", {})
+    components.setdefault("securitySchemes", {})[BEARER] = {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API key ('tunehub keys create'); required once a key exists.",
+    }
+    for path, operations in schema.get("paths", {}).items():
+        for method, operation in operations.items():
+            needed = needed_scope(method.upper(), path)
+            if needed is None:
+                continue
+            required = path.startswith("/api/v1/keys")
+            operation["security"] = [{BEARER: []}] if required else [{BEARER: []}, {}]
 
 
 def _document_problems(schema: dict[str, Any]) -> None:

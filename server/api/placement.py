@@ -23,9 +23,12 @@ from tunehub.server.store.transactions import WouldBlock, without_waiting
 T = TypeVar("T")
 
 
-async def run_db(engine: Engine, work: Callable[[], T], *, study_id: int | None = None) -> T:
-    """Run ``work``; ``study_id`` names the study whose policy ``work`` may call."""
-    if not is_sqlite(engine):
+async def run_db(
+    engine: Engine, work: Callable[[], T], *, study_id: int | None = None, heavy: bool = False
+) -> T:
+    """Run ``work``; ``study_id`` names the study whose policy ``work`` may call, ``heavy``
+    says the work is large whatever the policy (a body of megabytes to store)."""
+    if heavy or not is_sqlite(engine):
         return await run_in_threadpool(work)
     fast: bool | None = True
     if study_id is not None:

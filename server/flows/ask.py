@@ -22,7 +22,7 @@ from tunehub.server.errors import Conflict, Invalid, NotFound
 from tunehub.server.flows import sweep_hint
 from tunehub.server.flows.studies import require_study
 from tunehub.server.policies.base import Policy, StudyView, Suggestion
-from tunehub.server.policies.registry import build_policy
+from tunehub.server.policies.registry import build_policy, max_ask_count
 from tunehub.server.space.params import ParamError, check_params
 from tunehub.server.store import studies as study_store
 from tunehub.server.store import trials as trial_store
@@ -41,6 +41,7 @@ def ask(engine: Engine, study_id: int, request: AskRequest) -> list[sa.Row[Any]]
             raise NotFound(f"study {study_id} does not exist")
         first = study.trial_count - request.count  # numbers reserved for new trials
         spec = study_store.parse_spec(study.spec)
+        _check_count(spec, request.count)
         if spec.heartbeat_grace_seconds is not None:
             sweep_hint.expect_grace(spec.heartbeat_grace_seconds)
         if spec.max_failed_trials is not None:
@@ -142,9 +143,20 @@ def _plan(conn: sa.Connection, study_id: int, request: AskRequest) -> _Plan | No
     ):
         return None
     spec = study_store.parse_spec(study.spec)
+    _check_count(spec, request.count)
     view = make_view(conn, study_id, spec, study.trial_count)
     suggestions = policy_for(study.spec).suggest(view, request.count)[: request.count]
     return _Plan(study_id, study.spec, study.trial_count, fingerprint, suggestions)
+
+
+def _check_count(spec: StudySpec, count: int) -> None:
+    limit = max_ask_count(spec.policy)
+    if count > limit:
+        raise Invalid(
+            f"count is {count}: policy {spec.policy.name!r} proposes at most {limit} trials "
+            "per ask (its cost grows with the batch); ask again for more",
+            field="count",
+        )
 
 
 def _check_failures(conn: sa.Connection, study: sa.Row[Any], limit: int) -> None:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from tunehub.schema import Fidelity, StudyCreate, StudyPatch, StudySpec
+from tunehub.schema import Fidelity, StudyCreate, StudyPatch, StudySpec, check_budget_ratio
 from tunehub.server.errors import Conflict, Invalid, NotFound
 from tunehub.server.flows.checks import check_json_finite
 from tunehub.server.policies.base import PolicySpecError
@@ -122,6 +122,10 @@ def _raised_fidelity(name: str, spec: StudySpec, new_max: float) -> Fidelity:
             f"already be trained that far; give a value of at least {spec.fidelity.max:g}",
             field="fidelity.max",
         )
+    try:
+        check_budget_ratio(spec.fidelity.min, new_max)
+    except ValueError as error:
+        raise Invalid(str(error), field="fidelity.max") from error
     return spec.fidelity.model_copy(update={"max": new_max})
 
 

@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from scipy.stats import norm
 
 from tunehub.schema import Direction, StudySpec, TrialState
+from tunehub.server.analysis.outcomes import tamed
 from tunehub.server.analysis.pareto import staircase
 from tunehub.server.policies import gp_model
 from tunehub.server.policies.base import (
@@ -207,7 +208,9 @@ class _Search:
         trials = view.trials()
         # The objective model sees maximized, half-rank warped values; the front is kept in
         # the same units, so that improvements over it are what the model predicts.
-        y = gp_model.half_rank_warp(np.array([sign * (_value(t, name) or 0.0) for t in done]))
+        y = gp_model.half_rank_warp(
+            tamed(np.array([sign * (_value(t, name) or 0.0) for t in done]))
+        )
         previous, fit_n = _last_fit(trials)
         self.due, fresh = gp_model.refit_schedule(len(done), fit_n, REFIT_GROWTH)
         self.fit_n = len(done) if self.due else fit_n

@@ -65,14 +65,16 @@ class _Member:
 
 @dataclass
 class _Population:
-    """Per rung, the subpopulation's slots (``None`` until a trial there completes)."""
+    """Per rung, the subpopulation's filled slots by index (a slot is empty until a trial
+    there completes); sparse, since a wide fidelity makes a bracket of millions of slots."""
 
-    slots: dict[int, list[_Member | None]]
+    slots: dict[int, dict[int, _Member]]
+    sizes: dict[int, int]
     assigned: dict[int, int]
     """How many trials each rung's subpopulation has been a target for (the cycle)."""
 
     def members(self, rung: int) -> list[_Member]:
-        return [m for m in self.slots.get(rung, []) if m is not None]
+        return [member for _, member in sorted(self.slots.get(rung, {}).items())]
 
     def everyone(self) -> list[_Member]:
         return [m for rung in sorted(self.slots) for m in self.members(rung)]
@@ -85,19 +87,21 @@ class DEHBPolicy(BracketScheduler):
     def prepare(self, view: StudyView, schedule: Schedule) -> _Population:
         budgets = budgets_of(view)
         sizes = hyperband_bracket(0, len(budgets), fidelity_of(view).eta).sizes
-        population = _Population(slots={k: [None] * n for k, n in enumerate(sizes)}, assigned={})
+        population = _Population(
+            slots={k: {} for k in range(len(sizes))}, sizes=dict(enumerate(sizes)), assigned={}
+        )
         for trial in schedule.trials:
             meta = trial.meta or {}
             rung, slot = rung_at(budgets, trial.budget), meta.get("slot")
             if rung is None or not isinstance(slot, int) or rung not in population.slots:
                 continue
             population.assigned[rung] = max(population.assigned.get(rung, 0), slot + 1)
-            slots = population.slots[rung]
-            current = slots[slot % len(slots)]
+            slots, index = population.slots[rung], slot % population.sizes[rung]
+            current = slots.get(index)
             if trial.state == TrialState.COMPLETED and (
                 current is None or rank_key(view.spec, trial) < rank_key(view.spec, current.trial)
             ):
-                slots[slot % len(slots)] = _Member(_genome(view, trial), trial)
+                slots[index] = _Member(_genome(view, trial), trial)
         return population
 
     def capacity(self, slot_bracket: int, size: int, below: Sequence[TrialRecord]) -> int:
@@ -162,8 +166,8 @@ class DEHBPolicy(BracketScheduler):
         mutant = [
             a.genome[i] + options.mutation_factor * (b.genome[i] - c.genome[i]) for i in range(dims)
         ]
-        slots = state.slots.get(rung, [])
-        target = slots[target_slot % len(slots)] if slots else None
+        size = state.sizes.get(rung, 0)
+        target = state.slots[rung].get(target_slot % size) if size else None
         child = list(mutant)
         if target is not None:
             forced = rng.randrange(dims)

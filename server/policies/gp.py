@@ -72,6 +72,7 @@ from torch import Tensor
 
 from tunehub.schema import Decision, StudySpec, TrialState
 from tunehub.server.analysis import pareto
+from tunehub.server.analysis.outcomes import tamed
 from tunehub.server.policies import gp_model, gp_predictive
 from tunehub.server.policies.base import (
     Policy,
@@ -287,9 +288,8 @@ def _training_data(
         return _Data(
             (), torch.zeros(0, space.dims, dtype=torch.double), torch.zeros(0, 1), np.zeros(0, bool)
         )
-    y = torch.tensor(rows, dtype=torch.double).reshape(
-        len(rows), len(names) + len(spec.constraints)
-    )
+    columns = np.asarray(rows, dtype=float).reshape(len(rows), len(names) + len(spec.constraints))
+    y = torch.tensor(np.stack([tamed(c) for c in columns.T], axis=1), dtype=torch.double)
     feasible = (y[:, len(names) :] <= 0).all(dim=1).numpy() if spec.constraints else None
     return _Data(
         ids=tuple(ids),

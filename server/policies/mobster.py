@@ -23,6 +23,7 @@ import math
 import warnings
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from botorch.acquisition.fixed_feature import FixedFeatureAcquisitionFunction
 from botorch.fit import fit_gpytorch_mll
@@ -33,6 +34,7 @@ from botorch.optim.optimize import optimize_acqf
 from gpytorch.mlls import ExactMarginalLogLikelihood
 
 from tunehub.schema import Direction, TrialState
+from tunehub.server.analysis.outcomes import tamed
 from tunehub.server.policies import gp_model
 from tunehub.server.policies.base import StudyView, TrialRecord
 from tunehub.server.policies.gp_predictive import PluginLogEI
@@ -66,9 +68,8 @@ def model_based(view: StudyView, number: int) -> dict[str, ParamValue] | None:
     x = torch.nan_to_num(torch.as_tensor(encoded, dtype=torch.double), nan=gp_model.INACTIVE)
     levels = [_level(float(t.budget or 0.0), fidelity.min, fidelity.max) for t in completed]
     x = torch.cat([x, torch.as_tensor(levels, dtype=torch.double).unsqueeze(-1)], dim=-1)
-    y = torch.as_tensor(
-        [[sign * float((t.values or {})[objective.name])] for t in completed], dtype=torch.double
-    )
+    raw = [sign * float((t.values or {})[objective.name]) for t in completed]
+    y = torch.as_tensor(tamed(np.array(raw)), dtype=torch.double).unsqueeze(-1)
     torch.manual_seed((view.seed * 2**32 + number) % 2**63)
     try:
         with warnings.catch_warnings():

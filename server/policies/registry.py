@@ -27,6 +27,23 @@ whose studies never name a model-based policy starts without torch."""
 
 POLICY_NAMES: tuple[str, ...] = tuple(sorted(_WHERE))
 
+MAX_ASK_COUNT = 1000
+"""Trials one ask may request (``AskRequest.count``)."""
+MODEL_ASK_COUNT = {"gp": 16, "carbs": 32}
+"""Lower bounds for policies whose batch cost grows faster than its size: a ``gp``
+batch of 32 is a joint optimization over 32 points (15 s on 2 cores, 200 took
+minutes). A scheduler with the ``gp`` searcher fits a model per new trial."""
+SEARCHER_ASK_COUNT = 16
+
+
+def max_ask_count(policy: PolicySpec) -> int:
+    """The most trials one ask of a study with this policy may request (more: 422)."""
+    if policy.name in MODEL_ASK_COUNT:
+        return MODEL_ASK_COUNT[policy.name]
+    if policy.options.get("searcher") == "gp":
+        return SEARCHER_ASK_COUNT
+    return MAX_ASK_COUNT
+
 
 @functools.cache
 def policy_class(name: str) -> type[Policy]:

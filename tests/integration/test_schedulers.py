@@ -128,7 +128,7 @@ def test_other_policies_give_every_trial_the_max_budget(shared_server_url: str) 
     ("fidelity", "field", "words"),
     [
         ({"name": "epochs", "min": 9, "max": 1}, "fidelity", "greater than min"),
-        ({"name": "epochs", "min": 0, "max": 9}, "fidelity.min", "greater than 0"),
+        ({"name": "epochs", "min": 0, "max": 9}, "fidelity.min", "greater than or equal to"),
         ({"name": "x", "min": 1, "max": 9}, "fidelity", "also a parameter"),
         (None, "fidelity", "needs a fidelity"),
     ],

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from tunehub.schema import (
     AskRequest,
@@ -28,6 +28,7 @@ from tunehub.schema import (
     TrialState,
 )
 from tunehub.server.analysis.sample import thinned
+from tunehub.server.api.bodies import json_body, request_body
 from tunehub.server.api.convert import json_response, study_out, trial_out
 from tunehub.server.api.deps import MAX_ID, EngineDep, StudyId
 from tunehub.server.api.placement import run_db
@@ -60,8 +61,13 @@ Sort = Annotated[
     "",
     status_code=status.HTTP_201_CREATED,
     responses={200: {"model": StudyOut, "description": "The study exists with this spec."}},
+    openapi_extra=request_body(StudyCreate),
 )
-def create(body: StudyCreate, engine: EngineDep, response: Response) -> StudyOut:
+def create(
+    body: Annotated[StudyCreate, Depends(json_body(StudyCreate))],
+    engine: EngineDep,
+    response: Response,
+) -> StudyOut:
     """Create a study; the same name with the same spec answers 200 with the existing one."""
     row, created = create_study(engine, body)
     if not created:
@@ -73,8 +79,8 @@ def create(body: StudyCreate, engine: EngineDep, response: Response) -> StudyOut
 @router.get("")
 def list_(
     engine: EngineDep,
-    name: str | None = None,
-    search: str | None = None,
+    name: Annotated[str | None, Query(max_length=200)] = None,
+    search: Annotated[str | None, Query(max_length=200)] = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> StudyList:
@@ -104,8 +110,12 @@ def get(study_id: StudyId, engine: EngineDep) -> StudyOut:
     return run_read(engine, work)
 
 
-@router.patch("/{study_id}")
-def patch(study_id: StudyId, body: StudyPatch, engine: EngineDep) -> StudyOut:
+@router.patch("/{study_id}", openapi_extra=request_body(StudyPatch))
+def patch(
+    study_id: StudyId,
+    body: Annotated[StudyPatch, Depends(json_body(StudyPatch))],
+    engine: EngineDep,
+) -> StudyOut:
     """Raise the fidelity's max budget (iterative deepening) or max_failed_trials."""
     row = patch_study(engine, study_id, body)
     counts = run_read(engine, lambda conn: study_store.trial_counts(conn, [row.id]))
@@ -120,8 +130,12 @@ def delete(study_id: StudyId, engine: EngineDep) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/{study_id}/ask", response_model=TrialBatch)
-async def ask(study_id: StudyId, body: AskRequest, engine: EngineDep) -> Response:
+@router.post("/{study_id}/ask", response_model=TrialBatch, openapi_extra=request_body(AskRequest))
+async def ask(
+    study_id: StudyId,
+    body: Annotated[AskRequest, Depends(json_body(AskRequest))],
+    engine: EngineDep,
+) -> Response:
     """Start ``count`` trials for ``worker``: enqueued ones first, then the policy's."""
     rows = await run_db(engine, lambda: ask_flow.ask(engine, study_id, body), study_id=study_id)
     return json_response(TrialBatch(trials=[trial_out(r) for r in rows]))
@@ -131,9 +145,13 @@ async def ask(study_id: StudyId, body: AskRequest, engine: EngineDep) -> Respons
     "/{study_id}/enqueue",
     status_code=status.HTTP_201_CREATED,
     responses={200: {"model": TrialOut, "description": "Repeated request id."}},
+    openapi_extra=request_body(EnqueueRequest),
 )
 def enqueue(
-    study_id: StudyId, body: EnqueueRequest, engine: EngineDep, response: Response
+    study_id: StudyId,
+    body: Annotated[EnqueueRequest, Depends(json_body(EnqueueRequest))],
+    engine: EngineDep,
+    response: Response,
 ) -> TrialOut:
     """Put a known configuration first in line; the next ask hands it out."""
     row, created = ask_flow.enqueue(engine, study_id, body)
