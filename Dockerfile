@@ -47,6 +47,7 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/api/v1/health', timeout=4).status == 200 else 1)"]
 
-# --insecure: listen on the container's own network without keys (it says so loudly).
-# For a shared server, make keys (`tunehub keys create`) and drop --insecure.
-CMD ["sh", "-c", "tunehub db upgrade && exec tunehub server --host 0.0.0.0 --port 8000 --insecure"]
+# Keys from the first request (--auth). Give the first admin key as a secret file
+# (-e TUNEHUB_ADMIN_KEY_FILE=/run/secrets/...) or in TUNEHUB_ADMIN_KEY; make one with
+# `tunehub keys generate`. Host names other than loopback go in TUNEHUB_ALLOWED_HOSTS.
+CMD ["sh", "-c", "tunehub db upgrade && exec tunehub server --host 0.0.0.0 --port 8000 --auth"]

@@ -22,7 +22,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args.run(args)
     except (TunehubError, ServerUnavailable) as error:
-        print(f"tunehub: {error}", file=sys.stderr)
+        from tunehub.cli_studies import safe_text
+
+        print(f"tunehub: {safe_text(str(error))}", file=sys.stderr)  # server text, escaped
         return 1
     return result
 
@@ -44,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     server.add_argument(
         "--insecure",
         action="store_true",
-        help="allow listening beyond loopback without authentication",
+        help="allow listening beyond loopback without authentication (while no key exists)",
     )
     server.add_argument("--database-url", help="default: TUNEHUB_DATABASE_URL or ./tunehub.db")
     server.add_argument("--log-level", default="info")
@@ -91,9 +93,11 @@ def _server(args: argparse.Namespace) -> int:
     os.environ["TUNEHUB_BIND_HOST"] = args.host  # which host names it answers to
     import uvicorn
 
-    from tunehub.server.settings import auth_always, database_url
+    from tunehub.schema import Scope
+    from tunehub.server.flows.keys import ensure_key
+    from tunehub.server.settings import auth_always, database_url, given_keys
     from tunehub.server.store.engine import is_sqlite, make_engine
-    from tunehub.server.store.keys import any_live_key
+    from tunehub.server.store.keys import any_key
     from tunehub.server.store.migrate import SchemaOutOfDate, ensure_current
     from tunehub.server.store.transactions import run_read
 
@@ -101,18 +105,24 @@ def _server(args: argparse.Namespace) -> int:
     try:
         # Migrate (SQLite) or check once here, before any worker process starts.
         ensure_current(engine, auto_upgrade=is_sqlite(engine))
-        keyed = auth_always() or run_read(engine, any_live_key)
-    except SchemaOutOfDate as error:
+        for key, scope in given_keys():
+            print(f"tunehub: {ensure_key(engine, key, Scope(scope))}", flush=True)
+        keyed = auth_always() or run_read(engine, any_key)
+    except (SchemaOutOfDate, ValueError) as error:
         print(f"tunehub: {error}", file=sys.stderr)
         return 2
     finally:
         engine.dispose()
+    if keyed and not is_loopback(args.host):
+        # Beyond loopback a server never runs keyless, whatever the database holds later.
+        os.environ["TUNEHUB_AUTH"] = "on"
     if not is_loopback(args.host) and not keyed:
         if not args.insecure:
             print(
                 f"tunehub: refusing to listen on {args.host} without authentication; "
-                "make a key ('tunehub keys create --scope admin --name me') or pass --auth, "
-                "listen on 127.0.0.1, or pass --insecure on a trusted network",
+                "make a key ('tunehub keys create --scope admin --name me'), give one in "
+                "TUNEHUB_ADMIN_KEY or TUNEHUB_ADMIN_KEY_FILE, or pass --auth; or listen on "
+                "127.0.0.1, or pass --insecure on a trusted network",
                 file=sys.stderr,
             )
             return 2

@@ -1,7 +1,8 @@
 """``tunehub keys``: make, list and revoke API keys, straight on the server's database.
 
 It works on the database, not over HTTP, so the first admin key can be made
-before any key exists (and by whoever can reach the database, nobody else).
+before any key exists (and by whoever can reach the database, nobody else):
+over HTTP, keys are managed with an admin key only.
 """
 
 from __future__ import annotations
@@ -29,6 +30,13 @@ def add_parser(sub: Any) -> None:
     revoke = actions.add_parser("revoke", help="stop a key from working (within seconds)")
     revoke.add_argument("name")
     revoke.set_defaults(run=revoke_key)
+
+    generate = actions.add_parser(
+        "generate",
+        help="print a new random key and store nothing: for TUNEHUB_ADMIN_KEY(_FILE), "
+        "which the server makes its admin key at start",
+    )
+    generate.set_defaults(run=generate_key)
 
 
 def _engine(args: argparse.Namespace) -> Any:
@@ -80,12 +88,19 @@ def list_keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def generate_key(args: argparse.Namespace) -> int:
+    from tunehub.server.flows.keys import generate_key
+
+    print(generate_key())
+    return 0
+
+
 def revoke_key(args: argparse.Namespace) -> int:
     from tunehub.server.flows import keys
 
     engine = _engine(args)
     try:
-        keys.revoke_key(engine, args.name)
+        keys.revoke_key(engine, args.name, keep_an_admin=False)
     finally:
         engine.dispose()
     print(f"tunehub: key {args.name!r} revoked", file=sys.stderr)

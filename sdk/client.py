@@ -25,6 +25,17 @@ DEFAULT_URL = "http://127.0.0.1:8000"
 Objectives = str | Mapping[str, str | Direction] | Sequence[Objective | Mapping[str, Any]]
 
 
+def api_key_from_environment() -> str | None:
+    """``TUNEHUB_API_KEY``, or the first line of the file ``TUNEHUB_API_KEY_FILE`` names
+    (a container secret)."""
+    key = os.environ.get("TUNEHUB_API_KEY")
+    path = os.environ.get("TUNEHUB_API_KEY_FILE")
+    if not key and path:
+        with open(path, encoding="utf-8") as file:
+            key = file.readline().strip()
+    return key or None
+
+
 class Client:
     """Talks to the server at ``url`` (default ``TUNEHUB_URL``, else http://127.0.0.1:8000).
 
@@ -41,7 +52,7 @@ class Client:
         max_retry_seconds: float = 60.0,
     ) -> None:
         self.url = url or os.environ.get("TUNEHUB_URL") or DEFAULT_URL
-        self.token = token or os.environ.get("TUNEHUB_API_KEY")
+        self.token = token or api_key_from_environment()
         self._transport = Transport(
             self.url,
             token=self.token,

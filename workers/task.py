@@ -90,7 +90,7 @@ def run_trial(spec: TaskSpec) -> Outcome:
     study = Study(_client(spec.url, spec.token), StudyOut.model_validate(spec.study))
     trial = WorkerTrial(study, TrialOut.model_validate(spec.trial))
     trial.checkpoint_dir = checkpoints.prepare(
-        Path(spec.storage), study.name, trial.id, trial.parent_id
+        Path(spec.storage), study.name, study.id, trial.id, trial.parent_id
     )
     gpus = _gpu_ids()
     try:

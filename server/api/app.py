@@ -6,13 +6,13 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 import tunehub
 from tunehub.server import dashboard
-from tunehub.server.api import openapi, problems
-from tunehub.server.api.auth import Gate, authorize, authorize_admin
+from tunehub.server.api import docs, openapi, problems
+from tunehub.server.api.auth import Gate, KeyCheck
 from tunehub.server.api.guards import Guards
 from tunehub.server.api.routes import incumbent, keys, studies, trials
 from tunehub.server.flows.sweeper import Sweeper
@@ -57,25 +57,34 @@ def create_app(url: str | None = None) -> FastAPI:
         # A path either names a route or is a 404: no redirect for a path a client
         # (or a traversal probe) made up with a trailing slash.
         redirect_slashes=False,
+        # /docs and /redoc come from the package (docs.install), not from a CDN.
+        docs_url=None,
+        redoc_url=None,
         title="Tunehub",
         version=tunehub.__version__,
         description="Hyperparameter optimization as a service: studies, trials, ask and tell.",
     )
     app.state.engine = engine
-    app.state.gate = Gate(engine, always=auth_always())
+    app.state.gate = gate = Gate(engine, always=auth_always())
     problems.install(app)
     openapi.install(app)
-    guarded = [Depends(authorize)]
-    app.include_router(studies.router, prefix="/api/v1", dependencies=guarded)
-    app.include_router(trials.router, prefix="/api/v1", dependencies=guarded)
-    app.include_router(incumbent.router, prefix="/api/v1", dependencies=guarded)
-    app.include_router(keys.router, prefix="/api/v1", dependencies=[Depends(authorize_admin)])
+    # Every /api/v1 route but health needs a key once keys are on (KeyCheck, below).
+    app.include_router(studies.router, prefix="/api/v1")
+    app.include_router(trials.router, prefix="/api/v1")
+    app.include_router(incumbent.router, prefix="/api/v1")
+    app.include_router(keys.router, prefix="/api/v1")
 
     @app.get("/api/v1/health", tags=["service"])
     def health() -> dict[str, str]:
         return {"status": "ok", "version": tunehub.__version__}
 
     dashboard.install(app)
+    docs.install(app)
+    # Middlewares, innermost first: the key is checked before any body is read; CORS
+    # answers preflights and marks refusals too; the guards refuse other hosts, foreign
+    # origins and oversized bodies first; the shield turns any other error into a 500
+    # problem on a connection that stays usable.
+    app.add_middleware(KeyCheck, gate=gate)
     origins = cors_origins()
     if origins:
         # Keys travel in a header, never a cookie: no credentials, so no '*' with them.
@@ -87,4 +96,5 @@ def create_app(url: str | None = None) -> FastAPI:
             allow_credentials=False,
         )
     app.add_middleware(Guards, hosts=allowed_hosts(), origins=origins, max_body=max_body_bytes())
+    app.add_middleware(problems.Shield)
     return app

@@ -1,9 +1,12 @@
 """Checks every request passes before any route runs: its Host, its Origin, its size.
 
-- Host: a server on loopback answers only to loopback names, so a web page that
-  rebinds its own DNS name to 127.0.0.1 cannot read or drive it from a browser.
+- Host: a server answers only to the host names it is given (``TUNEHUB_ALLOWED_HOSTS``,
+  by default its loopback names, and on a non-loopback bind also the machine's own
+  names and addresses), so a web page that rebinds its own DNS name to the server's
+  address cannot read or drive it from a browser.
 - Origin: a browser's cross-site request that changes anything is refused unless
   its origin is listed in ``TUNEHUB_CORS_ORIGINS`` (the dashboard's are same-origin).
+  ``Origin: null`` (a sandboxed frame, a ``data:`` page) is always foreign.
 - Size: a body past ``TUNEHUB_MAX_BODY_BYTES`` is refused with 413 before it is
   read whole, whether it declares its length or streams in chunks.
 
@@ -12,19 +15,13 @@ A pure ASGI middleware: no per-request allocation of a Starlette ``Request``.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection, MutableMapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Collection
 from urllib.parse import urlsplit
 
 from starlette.exceptions import HTTPException
 
-from tunehub.schema import Problem
-from tunehub.server.api.problems import PROBLEM_JSON
+from tunehub.server.api.problems import Message, Receive, Scope, Send, send_problem
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
@@ -62,7 +59,7 @@ class Guards:
         origin = None if scope["method"] in SAFE_METHODS else headers.get("origin")
         refusal = self._refusal(host, origin, headers.get("content-length"))
         if refusal is not None:
-            await _problem(send, *refusal)
+            await send_problem(send, *refusal)
             return
         await self.app(scope, self._counted(receive), send)
 
@@ -77,9 +74,19 @@ class Guards:
                 f"this server does not answer to host {name!r}: list it in "
                 "TUNEHUB_ALLOWED_HOSTS (comma-separated) to reach it by that name",
             )
-        if origin is not None and origin != "null":
-            same = urlsplit(origin).netloc.lower() == host.lower()
-            listed = origin.rstrip("/").lower() in self.origins or "*" in self.origins
+        if origin is not None:
+            same = origin != "null" and urlsplit(origin).netloc.lower() == host.lower()
+            listed = origin != "null" and (
+                origin.rstrip("/").lower() in self.origins or "*" in self.origins
+            )
+            if not same and not listed and origin == "null":
+                return (
+                    403,
+                    "Forbidden",
+                    "requests with 'Origin: null' (a sandboxed frame, a local file, a "
+                    "redirect across sites) are refused: serve the page from an origin "
+                    "listed in TUNEHUB_CORS_ORIGINS",
+                )
             if not same and not listed:
                 return (
                     403,
@@ -113,23 +120,12 @@ class Guards:
 
 
 def _host_name(host: str) -> str:
-    """``example.org:8000`` -> ``example.org``; ``[::1]:8000`` -> ``::1``."""
+    """``example.org:8000`` -> ``example.org``; ``[::1]:8000`` -> ``::1``. Anything after
+    the name but a port (``127.0.0.1:1@evil``) keeps the whole text, which no list holds."""
     host = host.strip().lower()
     if host.startswith("["):
-        return host[1 : host.find("]")] if "]" in host else host
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-
-
-async def _problem(send: Send, status: int, title: str, detail: str) -> None:
-    body = Problem(title=title, status=status, detail=detail).model_dump_json().encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", PROBLEM_JSON.encode()),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+        end = host.find("]")
+        rest = host[end + 1 :] if end > 0 else "?"
+        return host[1:end] if rest == "" or (rest[0] == ":" and rest[1:].isdigit()) else host
+    name, colon, port = host.rpartition(":")
+    return name if colon and host.count(":") == 1 and port.isdigit() else host

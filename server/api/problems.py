@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -22,12 +22,30 @@ PROBLEM_JSON = "application/problem+json"
 RETRY_AFTER_SECONDS = 2
 _PARAM_TYPES = {"float", "int", "categorical"}
 
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
 
 def problem(
     status: int, title: str, detail: str, errors: list[dict[str, str]] | None = None
 ) -> JSONResponse:
-    body = Problem(title=title, status=status, detail=detail, errors=errors or [])
+    body = Problem(
+        title=title,
+        status=status,
+        detail=printable(detail),
+        errors=[{k: printable(v) for k, v in e.items()} for e in errors or []],
+    )
     return JSONResponse(body.model_dump(), status_code=status, media_type=PROBLEM_JSON)
+
+
+def printable(text: str) -> str:
+    """``text`` as valid Unicode: a message quoting what a client sent may quote an
+    unpaired surrogate (``\\ud800``), which no answer can carry; it is shown escaped."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def field_of(loc: Sequence[Any]) -> str:
@@ -88,13 +106,69 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(500, "Internal error", f"{type(exc).__name__}: the server logged the details")
 
 
 def install(app: FastAPI) -> None:
+    """Handlers for the errors routes raise. Anything else is answered by ``Shield``."""
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(TunehubError, _tunehub_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(DBAPIError, _database_error)
-    app.add_exception_handler(Exception, _unexpected)
+
+
+async def send_problem(
+    send: Send,
+    status: int,
+    title: str,
+    detail: str,
+    headers: Sequence[tuple[bytes, bytes]] = (),
+) -> None:
+    """Answer with a problem from a pure ASGI middleware."""
+    body = Problem(title=title, status=status, detail=detail).model_dump_json().encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", PROBLEM_JSON.encode()),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class Shield:
+    """The outermost of our middlewares: an error nothing else handled becomes a 500
+    problem, and the exception stops here. Starlette's own last handler answers too,
+    but then re-raises to the server, which drops the keep-alive connection without
+    saying so: the client's next request on it would fail."""
+
+    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as error:
+            log.error(
+                "unhandled error on %s %s", scope.get("method"), scope.get("path"), exc_info=error
+            )
+            if started:
+                raise  # half an answer is out: only closing the connection can end it
+            detail = f"{type(error).__name__}: the server logged the details"
+            await send_problem(send, 500, "Internal error", detail)

@@ -10,8 +10,10 @@ page of trials decodes four JSON documents per trial.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import weakref
+from contextlib import suppress
 from typing import Any
 
 import orjson
@@ -70,6 +72,7 @@ def _sqlite_engine(url: URL) -> Engine:
             "an in-memory SQLite database cannot be shared by server threads: "
             "give a file, e.g. sqlite:///./tunehub.db"
         )
+    _create_private(url.database)
     engine = sa.create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
@@ -105,6 +108,15 @@ def _sqlite_engine(url: URL) -> Engine:
         driver.execute("BEGIN IMMEDIATE" if options.get("tunehub_write", False) else "BEGIN")
 
     return engine
+
+
+def _create_private(path: str) -> None:
+    """Create the database file readable by its owner only (SQLite gives its -wal and
+    -shm files the same mode): it holds every study and the key digests."""
+    if path.startswith("file:") or os.path.exists(path):
+        return
+    with suppress(OSError):  # exists by now, or SQLite will say why it cannot open it
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
 
 def sqlite_write_lock(engine: Engine) -> threading.Lock | None:

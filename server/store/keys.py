@@ -35,9 +35,24 @@ def live_scope(conn: sa.Connection, digest: str) -> str | None:
     return conn.execute(query).scalar()
 
 
-def any_live_key(conn: sa.Connection) -> bool:
-    query = sa.select(api_keys.c.id).where(api_keys.c.revoked_at.is_(None)).limit(1)
-    return conn.execute(query).first() is not None
+def any_key(conn: sa.Connection) -> bool:
+    """Whether a key was ever made here, revoked or not: keys are required for good then."""
+    return conn.execute(sa.select(api_keys.c.id).limit(1)).first() is not None
+
+
+def key_with_digest(conn: sa.Connection, digest: str) -> sa.Row[Any] | None:
+    return conn.execute(sa.select(api_keys).where(api_keys.c.digest == digest)).first()
+
+
+def live_admin_names(conn: sa.Connection) -> list[str]:
+    """The live admin keys' names, locked until the transaction ends (PostgreSQL), so two
+    revokes at once cannot both see another admin left."""
+    query = (
+        sa.select(api_keys.c.name)
+        .where(api_keys.c.scope == "admin", api_keys.c.revoked_at.is_(None))
+        .with_for_update()
+    )
+    return list(conn.execute(query).scalars())
 
 
 def all_keys(conn: sa.Connection) -> list[sa.Row[Any]]:

@@ -200,7 +200,7 @@ def _files(folder: Path) -> dict[str, tuple[int, float]]:
 def test_traversal_in_every_path_parameter_is_4xx_and_touches_no_file(keyed: Keyed) -> None:
     before = _files(keyed.folder)
     templates = sorted({(m, t) for m, t in keyed.routes if "{" in t})
-    templates += [("get", "/dashboard/{name}")]
+    templates += [("get", "/dashboard/{name}"), ("get", "/docs/assets/{name}")]
     tried = 0
     for method, template in templates:
         for attack in TRAVERSAL:

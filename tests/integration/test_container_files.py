@@ -182,8 +182,30 @@ def run_to_end(cmd: list[str], env: dict[str, str], cwd: Path) -> subprocess.Com
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
-def create_study_and_ask(url: str) -> None:
-    with httpx.Client(base_url=url, timeout=30) as http:
+def secrets_for(compose: dict[str, Any], folder: Path) -> dict[str, str]:
+    """Compose mounts each secret at /run/secrets/NAME: here a file in ``folder`` holding a
+    new key, as `tunehub keys generate > tunehub_admin_key` makes it. Maps each path a
+    container sees to the key in it."""
+    folder.mkdir(exist_ok=True)
+    keys: dict[str, str] = {}
+    for name, secret in compose["secrets"].items():
+        assert Path(secret["file"]).name == name, "a secret's file is named like the secret"
+        made = subprocess.run(
+            [str(BIN / "tunehub"), "keys", "generate"], capture_output=True, text=True, check=True
+        )
+        (folder / name).write_text(made.stdout)
+        keys[f"/run/secrets/{name}"] = made.stdout.strip()
+    return keys
+
+
+def with_secrets(env: dict[str, str], keys: dict[str, str], folder: Path) -> dict[str, str]:
+    """``env`` with every /run/secrets/NAME path pointing at the file in ``folder``."""
+    return {k: str(folder / Path(v).name) if v in keys else v for k, v in env.items()}
+
+
+def create_study_and_ask(url: str, key: str) -> None:
+    headers = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(base_url=url, timeout=30, headers=headers) as http:
         created = http.post(
             "/api/v1/studies",
             json={
@@ -256,12 +278,20 @@ def test_image_cmd_migrates_and_serves_sqlite_in_the_volume(
     env["TUNEHUB_DATABASE_URL"] = url.replace(f"sqlite:///{volume}/", f"sqlite:///{data}/")
     port = free_port()
     cmd = image_cmd(dockerfile)
-    assert cmd[:2] == ["sh", "-c"] and "--insecure" in cmd[2] and "0.0.0.0" in cmd[2]
-    env = container_env(wheel_venv, tmp_path, env)
+    assert cmd[:2] == ["sh", "-c"] and "--auth" in cmd[2] and "0.0.0.0" in cmd[2]
+    assert "--insecure" not in cmd[2]
+    # `tunehub keys generate > tunehub_admin_key`, mounted and named in
+    # TUNEHUB_ADMIN_KEY_FILE, as the README's `docker run` does.
+    key_file = tmp_path / "tunehub_admin_key"
+    with open(key_file, "w") as out:
+        subprocess.run([str(BIN / "tunehub"), "keys", "generate"], stdout=out, check=True)
+    key = key_file.read_text().strip()
+    env = container_env(wheel_venv, tmp_path, env, {"TUNEHUB_ADMIN_KEY_FILE": str(key_file)})
     check = healthcheck_cmd(dockerfile)
 
     with serving(with_port(cmd, port), env, data, port) as base:
-        create_study_and_ask(base)
+        assert httpx.get(f"{base}/api/v1/studies").status_code == 401
+        create_study_and_ask(base, key)
         assert healthcheck(check, env, data, port) == 0
     assert (data / Path(urlsplit(url).path).name).is_file()
     assert healthcheck(check, env, data, port) != 0, "the HEALTHCHECK passes with no server"
@@ -297,18 +327,24 @@ def test_compose_migrate_then_server_on_postgresql(
     database = create_database(postgres_prefix, f"compose_{uuid.uuid4().hex[:12]}")
     cwd = tmp_path / "data"
     cwd.mkdir()
+    keys = secrets_for(compose, tmp_path / "secrets")
 
     def service_env(service: dict[str, Any]) -> dict[str, str]:
+        environment = {**service["environment"], "TUNEHUB_DATABASE_URL": database}
         return container_env(
             wheel_venv,
             tmp_path,
             image_env(dockerfile),
-            {**service["environment"], "TUNEHUB_DATABASE_URL": database},
+            with_secrets(environment, keys, tmp_path / "secrets"),
         )
 
     port = free_port()
     server_cmd = with_port(compose_command(server), port)
-    assert server_cmd[:2] == ["tunehub", "server"] and "--insecure" in server_cmd
+    assert server_cmd[:2] == ["tunehub", "server"] and "--auth" in server_cmd
+    assert "--insecure" not in server_cmd
+    admin = keys[server["environment"]["TUNEHUB_ADMIN_KEY_FILE"]]
+    write = keys[server["environment"]["TUNEHUB_WRITE_KEY_FILE"]]
+    assert set(server["secrets"]) == {Path(p).name for p in keys}
 
     # Started before `migrate` ran, the server refuses and says what to run.
     refused = run_to_end(server_cmd, service_env(server), cwd)
@@ -319,8 +355,16 @@ def test_compose_migrate_then_server_on_postgresql(
     assert migrated.returncode == 0, migrated.stderr
 
     with serving(server_cmd, service_env(server), cwd, port) as base:
-        create_study_and_ask(base)
-        create_study_and_ask(base)
+        assert httpx.get(f"{base}/api/v1/studies").status_code == 401
+        create_study_and_ask(base, write)
+        create_study_and_ask(base, admin)
+        listed = httpx.get(f"{base}/api/v1/keys", headers={"Authorization": f"Bearer {admin}"})
+        assert {k["scope"] for k in listed.json()["keys"]} == {"admin", "write"}
+        # The Ray nodes reach the server by its service name, which it answers to.
+        port_host = {"Host": f"server:{IMAGE_PORT}", "Authorization": f"Bearer {write}"}
+        assert httpx.get(f"{base}/api/v1/studies", headers=port_host).status_code == 200
+        rebound = {"Host": f"attacker.example:{IMAGE_PORT}", "Authorization": f"Bearer {write}"}
+        assert httpx.get(f"{base}/api/v1/studies", headers=rebound).status_code == 421
 
 
 def test_compose_services_and_the_ray_cluster(compose: dict[str, Any]) -> None:
@@ -356,6 +400,10 @@ def test_compose_services_and_the_ray_cluster(compose: dict[str, Any]) -> None:
     assert "--address=ray-head:6379" in compose_command(worker)
     assert head["volumes"] == worker["volumes"], "every node sees the code and checkpoints"
     assert worker["environment"]["TUNEHUB_URL"] == f"http://server:{IMAGE_PORT}"
+    # The nodes run trial code: they hold the write key, never the admin key.
+    for node in (head, worker):
+        assert node["secrets"] == ["tunehub_write_key"]
+        assert node["environment"]["TUNEHUB_API_KEY_FILE"] == "/run/secrets/tunehub_write_key"
     devices = worker["deploy"]["resources"]["reservations"]["devices"]
     assert devices == [{"driver": "nvidia", "count": "all", "capabilities": ["gpu"]}]
 
@@ -377,8 +425,25 @@ def test_compose_ray_head_starts_ray_and_runs_the_example_study(
         assert script.count(old) == 1, f"expected {old!r} once in {script}"
         script = script.replace(old, new)
     log = tmp_path / "ray-head.log"
-    with live_server(f"sqlite:///{tmp_path / 'tunehub.db'}") as url, open(log, "wb") as out:
-        env = {**os.environ, "TUNEHUB_URL": url, "PATH": f"{BIN}:{os.environ['PATH']}"}
+    keys = secrets_for(compose, tmp_path / "secrets")
+    server = compose["services"]["server"]["environment"]
+    secret = {k: v for k, v in server.items() if k.endswith("_KEY_FILE")}  # as compose has it
+    server_env = with_secrets(secret, keys, tmp_path / "secrets")
+    head_env = with_secrets(
+        {k: str(v) for k, v in compose["services"]["ray-head"]["environment"].items()},
+        keys,
+        tmp_path / "secrets",
+    )
+    with (
+        live_server(f"sqlite:///{tmp_path / 'tunehub.db'}", env=server_env) as url,
+        open(log, "wb") as out,
+    ):
+        env = {
+            **os.environ,
+            **head_env,
+            "TUNEHUB_URL": url,
+            "PATH": f"{BIN}:{os.environ['PATH']}",
+        }
         proc = subprocess.Popen(
             [*words[:2], script],
             cwd=REPO,
@@ -388,7 +453,7 @@ def test_compose_ray_head_starts_ray_and_runs_the_example_study(
             start_new_session=True,
         )
         try:
-            with tunehub.Client(url) as client:
+            with tunehub.Client(url, token=keys["/run/secrets/tunehub_admin_key"]) as client:
                 deadline = time.monotonic() + 300
                 while time.monotonic() < deadline and proc.poll() is None:
                     if any(s.name == "mlp-digits" for s in client.list_studies()):
@@ -406,4 +471,5 @@ def test_compose_ray_head_starts_ray_and_runs_the_example_study(
             with suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             subprocess.run([str(BIN / "ray"), "stop", "--force"], capture_output=True, timeout=120)
-    assert any((tmp_path / "checkpoints" / "mlp-digits").iterdir())
+    (folder,) = (tmp_path / "checkpoints").glob("mlp-digits-*")  # the study's name and id
+    assert any(folder.iterdir())

@@ -126,7 +126,7 @@ def test_results_failures_cost_and_checkpoint_folders(
     assert done and all(t.cost is not None and t.cost > 0 for t in done)
     assert all(t.metrics and t.metrics["wall_seconds"] > 0 for t in done)
     assert len(study.client.request("GET", f"/trials/{by_x[0.1].id}/reports")) == 3
-    assert {p.name for p in (tmp_path / "ckpt" / "basics").iterdir()} == {
+    assert {p.name for p in (tmp_path / "ckpt" / f"basics-{study.id}").iterdir()} == {
         f"trial-{t.id}" for t in trials
     }
     assert "completed" in out.stdout

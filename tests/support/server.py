@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -39,21 +40,36 @@ def live_server(
     log: Path | None = None,
     env: dict[str, str] | None = None,
     port: int | None = None,
+    args: Sequence[str] = (),
 ) -> Iterator[str]:
-    """Run ``tunehub server`` on ``database_url``; yield its base URL once it answers."""
+    """Run ``tunehub server`` on ``database_url`` (with more ``args``, such as ``--host``);
+    yield its loopback base URL once it answers."""
     port = port or free_port()
-    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
+    # Never a pipe nobody reads: a server that logs 64 KB would block on its next write.
+    out = open(log, "wb") if log else tempfile.TemporaryFile()  # noqa: SIM115
     proc = subprocess.Popen(
         tunehub_cmd(
-            "server", "--port", str(port), "--workers", str(workers), "--log-level", "warning"
+            "server",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            *args,
         ),
         env={**env_for(database_url), **(env or {})},
         stdout=out,
-        stderr=subprocess.STDOUT if log else subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_up(url, proc)
+        try:
+            wait_until_up(url, proc)
+        except RuntimeError as error:
+            out.seek(0)
+            said = out.read().decode(errors="replace")
+            raise RuntimeError(f"{error}\n{said[-4000:]}") from None
         yield url
     finally:
         proc.terminate()
@@ -62,8 +78,7 @@ def live_server(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        if log:
-            out.close()  # type: ignore[union-attr]
+        out.close()
 
 
 def wait_until_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:

@@ -1,10 +1,15 @@
-"""API keys over HTTP, for admins: create (the key is in this answer only), list, revoke."""
+"""API keys over HTTP, for admins only, even on a server that has no key yet (the
+first key is made with ``tunehub keys create``, on the database): create (the key is
+in this answer only), list, revoke."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Path, Request, status
+from typing import Annotated
 
-from tunehub.schema import KEY_NAME_PATTERN, KeyCreate, KeyCreated, KeyList
+from fastapi import APIRouter, Depends, Path, Request, status
+
+from tunehub.schema import KeyCreate, KeyCreated, KeyList
+from tunehub.server.api.bodies import json_body, request_body
 from tunehub.server.api.convert import key_out
 from tunehub.server.api.deps import EngineDep
 from tunehub.server.api.placement import run_db
@@ -13,8 +18,17 @@ from tunehub.server.flows import keys as key_flow
 router = APIRouter(prefix="/keys", tags=["keys"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=KeyCreated)
-async def create_key(body: KeyCreate, engine: EngineDep, request: Request) -> KeyCreated:
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=KeyCreated,
+    openapi_extra=request_body(KeyCreate),
+)
+async def create_key(
+    body: Annotated[KeyCreate, Depends(json_body(KeyCreate))],
+    engine: EngineDep,
+    request: Request,
+) -> KeyCreated:
     row, key = await run_db(engine, lambda: key_flow.create_key(engine, body))
     request.app.state.gate.forget()
     return KeyCreated(**key_out(row).model_dump(), key=key)
@@ -28,10 +42,13 @@ async def list_keys(engine: EngineDep) -> KeyList:
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)
 async def revoke_key(
-    name: str = Path(pattern=KEY_NAME_PATTERN.pattern, description="The key's name."),
+    # Any stored name, not only today's pattern: every key must stay revocable.
+    name: str = Path(min_length=1, max_length=100, description="The key's name."),
     *,
     engine: EngineDep,
     request: Request,
 ) -> None:
-    await run_db(engine, lambda: key_flow.revoke_key(engine, name))
+    """Revoke a key. The last live admin key is refused (409): make another admin key
+    first, so that keys can still be managed over HTTP."""
+    await run_db(engine, lambda: key_flow.revoke_key(engine, name, keep_an_admin=True))
     request.app.state.gate.forget()
