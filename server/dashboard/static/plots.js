@@ -1,7 +1,7 @@
 // Plotly figures built from API documents. Each returns {data, layout}. Trials come from the
 // server's plot sample, which keeps every trial that set a new best and the Pareto front, so
 // the best-so-far line and the front are exact; dense plots thin them further.
-import { evenly, formatNumber, formatParams } from "./view.js";
+import { evenly, formatNumber, formatParams, plotText } from "./view.js";
 
 const MAX_POINTS = 2000;
 const MAX_LINES = 1000;
@@ -11,6 +11,23 @@ const VIRIDIS = ["#440154", "#414487", "#2a788e", "#22a884", "#7ad151", "#fde725
 const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
 
 export const CONFIG = { displaylogo: false, responsive: true };
+
+// A figure as Plotly must get it: every string in it escaped by plotText, so that names,
+// choices and values from the server (titles, axis titles, tick and category labels, trace
+// names, hover text, annotations) show literally instead of as Plotly's HTML. The figures
+// here hold no markup of their own, and Plotly's other string settings (types, modes,
+// colours, axis ids) never contain the characters escaped. Numbers, null and booleans stay.
+export function literal(figure) {
+  const walk = (value) => {
+    if (typeof value === "string") return plotText(value);
+    if (Array.isArray(value)) return value.map(walk);
+    if (value !== null && typeof value === "object") {
+      return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, walk(item)]));
+    }
+    return value;
+  };
+  return { data: walk(figure.data), layout: walk(figure.layout) };
+}
 
 function better(direction) {
   return direction === "maximize" ? (a, b) => a > b : (a, b) => a < b;

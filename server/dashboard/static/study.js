@@ -116,7 +116,8 @@ export function renderStudy(main, id) {
     part.section.hidden = !visible;
     if (!visible || stopped) return;
     part.note.textContent = sampled && SAMPLED.has(name) ? `Showing ${sampled}: ${SAMPLE_NOTE}` : "";
-    window.Plotly.react(part.body, figure.data, figure.layout, plots.CONFIG);
+    const { data, layout } = plots.literal(figure);
+    window.Plotly.react(part.body, data, layout, plots.CONFIG);
   }
 
   function explain(name, text) {

@@ -48,6 +48,15 @@ export function formatParams(params) {
     .join(", ");
 }
 
+// Plotly reads a subset of HTML (links, styles, line breaks) in all the text it draws and
+// decodes entities (&quot; is not among those it knows, hence &#34;): text escaped here
+// shows exactly as written.
+const ENTITIES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;" };
+
+export function plotText(text) {
+  return String(text).replace(/[&<>"]/g, (c) => ENTITIES[c]);
+}
+
 export function errorBox(error) {
   return el("p", { class: "error", role: "alert" }, error.detail || error.message || String(error));
 }
