@@ -129,6 +129,8 @@ def _server(args: argparse.Namespace) -> int:
         print(INSECURE_BANNER.format(host=args.host), file=sys.stderr, flush=True)
     elif keyed:
         print("tunehub: API keys required (Authorization: Bearer)", flush=True)
+    from tunehub.server.api.connections import server_options
+
     print(f"tunehub: serving on http://{args.host}:{args.port} (API docs at /docs)", flush=True)
     uvicorn.run(
         "tunehub.server.api.app:create_app",
@@ -138,6 +140,7 @@ def _server(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level=args.log_level,
         access_log=False,
+        **server_options(),
     )
     return 0
 

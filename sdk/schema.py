@@ -42,6 +42,9 @@ def _replace_nul(text: str) -> str:
     return text.replace("\x00", "\ufffd")
 
 
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_no_nul)]
+"""The name of an objective, a constraint's metric, a fidelity: no NUL."""
+
 LongText = Annotated[str, StringConstraints(max_length=100_000), AfterValidator(_replace_nul)]
 """Free text such as a traceback: kept, with NUL characters replaced."""
 
@@ -77,7 +80,7 @@ class _Body(BaseModel):
 
 
 class Objective(_Body):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     direction: Direction = Direction.MINIMIZE
 
 
@@ -94,7 +97,7 @@ class ConstraintOp(StrEnum):
 class Constraint(_Body):
     """An outcome constraint: metric ``name``, told with every result, must satisfy ``op bound``."""
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     op: ConstraintOp = ConstraintOp.LE
     bound: float = Field(allow_inf_nan=False)
 
@@ -126,7 +129,7 @@ class Fidelity(_Body):
     ``max`` are whole numbers every rung is a whole number too.
     """
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     min: float = Field(ge=MIN_BUDGET, allow_inf_nan=False)
     max: float = Field(gt=0, le=MAX_BUDGET, allow_inf_nan=False)
     eta: float = Field(default=3.0, ge=1.5, le=100, allow_inf_nan=False)
@@ -310,6 +313,7 @@ class StudySpec(_Body):
         for name in space:
             if not name or len(name) > 200:
                 raise ValueError(f"parameter name {name!r} must have 1 to 200 characters")
+            _no_nul(name)
         check_conditions(space)
         return space
 
@@ -462,7 +466,7 @@ class TrialList(BaseModel):
 
 class ReportRequest(_Body):
     step: int = Field(ge=0, le=2**31 - 1)
-    values: dict[str, float] = Field(min_length=1)
+    values: dict[str, float] = Field(min_length=1, max_length=1000)
 
 
 class ReportResponse(BaseModel):

@@ -74,7 +74,7 @@ def parameter_importance(
         min_samples_leaf=MIN_SAMPLES_LEAF,
         max_features=1.0,
         max_samples=min(y.size, TREE_SAMPLES),
-        random_state=seed,
+        random_state=seed % 2**32,  # a study seed may be any 63-bit number
         n_jobs=1,
     ).fit(x, y)
 

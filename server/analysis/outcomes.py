@@ -20,9 +20,13 @@ def tamed(values: npt.ArrayLike) -> npt.NDArray[np.float64]:
     modelled exactly as they were.
     """
     out = np.asarray(values, dtype=float)
-    if out.size and float(np.max(np.abs(out))) > TAME_ABOVE:
-        return np.asarray(np.arcsinh(out), dtype=float)
-    return out
+    return np.asarray(np.arcsinh(out), dtype=float) if needs_taming(out) else out
+
+
+def needs_taming(values: npt.ArrayLike) -> bool:
+    """Whether ``tamed`` squashes ``values``: one of them is past ``TAME_ABOVE`` in size."""
+    out = np.asarray(values, dtype=float)
+    return bool(out.size) and float(np.max(np.abs(out))) > TAME_ABOVE
 
 
 def capped(value: float) -> float:

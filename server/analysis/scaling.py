@@ -11,12 +11,13 @@ Chinchilla-style loss floor) shrinks as a power law.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from tunehub.server.analysis.outcomes import LARGEST, capped, needs_taming
 from tunehub.server.analysis.pareto import staircase
 
 Array = npt.NDArray[np.float64]
@@ -35,7 +36,7 @@ class PowerLaw:
     points: int
 
     def at(self, cost: float) -> float:
-        return float(self.coefficient * cost**self.exponent)
+        return _finite(lambda: self.coefficient * cost**self.exponent)
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,9 @@ class ObjectiveLaw:
     points: int
 
     def at(self, cost: float) -> float:
-        return float(self.asymptote + self.sign * self.coefficient * cost ** (-self.decay))
+        return _finite(
+            lambda: self.asymptote + self.sign * self.coefficient * cost ** (-self.decay)
+        )
 
 
 def cost_front(costs: Sequence[float], values: Sequence[float], maximize: bool) -> list[int]:
@@ -69,16 +72,33 @@ def power_law(cost: Array, y: Array) -> PowerLaw | None:
     # there for being cheap; one such point must not turn the law around.
     from scipy.stats import theilslopes  # scipy.stats is slow to import: only fits pay
 
-    slope, intercept, _, _ = theilslopes(z, x, method="joint")
-    return PowerLaw(math.exp(intercept), float(slope), _r2(x, z, slope, intercept), int(keep.sum()))
+    with np.errstate(all="ignore"):
+        slope, intercept, _, _ = theilslopes(z, x, method="joint")
+        law = PowerLaw(
+            _finite(lambda: math.exp(intercept)),
+            float(slope),
+            _r2(x, z, slope, intercept),
+            int(keep.sum()),
+        )
+    return law if _all_finite(law.coefficient, law.exponent, law.r2) else None
 
 
 def objective_law(cost: Array, value: Array, maximize: bool) -> ObjectiveLaw | None:
-    """The asymptote whose gap is most nearly a power law in cost (grid over candidates)."""
+    """The asymptote whose gap is most nearly a power law in cost (grid over candidates);
+    ``None`` also for values so far apart that their gaps overflow a double."""
     keep = (cost > 0) & np.isfinite(value)
     cost, value = cost[keep], value[keep]
     if len(cost) < MIN_POINTS or np.ptp(np.log(cost)) == 0:
         return None
+    if needs_taming(value):
+        return None
+    with np.errstate(all="ignore"):
+        law = _objective_law(cost, value, maximize)
+    fields = (law.asymptote, law.coefficient, law.decay, law.r2)
+    return law if _all_finite(*fields) else None
+
+
+def _objective_law(cost: Array, value: Array, maximize: bool) -> ObjectiveLaw:
     sign = -1.0 if maximize else 1.0  # objective = asymptote + sign * gap
     best_seen = float(value.max() if maximize else value.min())
     spread = float(np.ptp(value)) or abs(best_seen) or 1.0
@@ -119,6 +139,19 @@ def parameter_laws(
         if law is not None:
             laws[name] = law
     return laws
+
+
+def _finite(compute: Callable[[], float]) -> float:
+    """``compute()`` within the largest finite double (an overflow is that double)."""
+    try:
+        value = float(compute())
+    except OverflowError:
+        return LARGEST
+    return value if math.isnan(value) else capped(value)
+
+
+def _all_finite(*values: float) -> bool:
+    return all(math.isfinite(v) for v in values)
 
 
 def _line(x: Array, y: Array) -> tuple[float, float, float]:

@@ -78,6 +78,9 @@ def create_app(url: str | None = None) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok", "version": tunehub.__version__}
 
+    # Load balancers probe with HEAD.
+    app.add_api_route("/api/v1/health", health, methods=["HEAD"], include_in_schema=False)
+
     dashboard.install(app)
     docs.install(app)
     # Middlewares, innermost first: the key is checked before any body is read; CORS

@@ -77,6 +77,8 @@ def validated(model: type[M], raw: bytes) -> M:
         raise _invalid((), f"the body is not JSON ({error.msg} at {where})") from None
     except RecursionError:
         data = _too_deep(raw)
+    except ValueError as error:  # an integer of more than 4,300 digits, for one
+        raise _invalid((), f"the body cannot be read as JSON: {error}"[:300]) from None
     try:
         check_shape(data)
     except ShapeError as error:

@@ -16,7 +16,7 @@ A pure ASGI middleware: no per-request allocation of a Starlette ``Request``.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection
-from urllib.parse import urlsplit
+from urllib.parse import unquote_plus, urlsplit
 
 from starlette.exceptions import HTTPException
 
@@ -54,10 +54,12 @@ class Guards:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        host = headers.get("host", "")
+        named = [v for k, v in scope["headers"] if k.lower() == b"host"]
+        # Two Host headers name no one host: which one a proxy or a route reads is a guess.
+        host = named[0].decode("latin-1") if len(named) == 1 else ""
         # Browsers keep cross-site pages from reading answers; only changes need refusing.
         origin = None if scope["method"] in SAFE_METHODS else headers.get("origin")
-        refusal = self._refusal(host, origin, headers.get("content-length"))
+        refusal = _nul_refusal(scope) or self._refusal(host, origin, headers.get("content-length"))
         if refusal is not None:
             await send_problem(send, *refusal)
             return
@@ -75,7 +77,7 @@ class Guards:
                 "TUNEHUB_ALLOWED_HOSTS (comma-separated) to reach it by that name",
             )
         if origin is not None:
-            same = origin != "null" and urlsplit(origin).netloc.lower() == host.lower()
+            same = _same_origin(origin, host)
             listed = origin != "null" and (
                 origin.rstrip("/").lower() in self.origins or "*" in self.origins
             )
@@ -94,7 +96,12 @@ class Guards:
                     f"requests from web pages at {origin} are refused: list the origin in "
                     "TUNEHUB_CORS_ORIGINS (comma-separated) to allow them",
                 )
-        if length is not None and length.isdigit() and int(length) > self.max_body:
+        if (
+            length is not None
+            and length.isascii()
+            and length.isdigit()
+            and int(length) > self.max_body
+        ):
             return (413, "Payload too large", self._too_large())
         return None
 
@@ -117,6 +124,26 @@ class Guards:
             return message
 
         return counted
+
+
+def _same_origin(origin: str, host: str) -> bool:
+    """Whether a browser page at ``origin`` is this server's own (as named by ``host``)."""
+    try:
+        parts = urlsplit(origin)
+    except ValueError:  # not a URL at all (an unclosed IPv6 bracket, say): foreign
+        return False
+    return parts.scheme in ("http", "https") and parts.netloc.lower() == host.lower()
+
+
+def _nul_refusal(scope: Scope) -> tuple[int, str, str] | None:
+    """No NUL in a path or a query: no database stores it in text, and no name holds it."""
+    if "\x00" in scope["path"] or "\x00" in unquote_plus(scope["query_string"].decode("latin-1")):
+        return (
+            422,
+            "Invalid input",
+            "the request's path or query holds a NUL character (%00): remove it",
+        )
+    return None
 
 
 def _host_name(host: str) -> str:

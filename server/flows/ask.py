@@ -9,12 +9,13 @@ the numbers left unused.
 
 from __future__ import annotations
 
-import functools
+import threading
 import time
 from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
+from cachetools import LRUCache
 from sqlalchemy.engine import Engine
 
 from tunehub.schema import AskRequest, EnqueueRequest, PolicySpec, StudySpec, TrialState
@@ -308,8 +309,22 @@ def make_view(conn: sa.Connection, study_id: int, spec: StudySpec, next_number: 
     )
 
 
-@functools.lru_cache(maxsize=1024)
+_POLICIES: LRUCache[str, tuple[int, Policy]] = LRUCache(
+    study_store.SPEC_CACHE_BYTES, getsizeof=lambda v: v[0]
+)
+_POLICIES_LOCK = threading.Lock()
+
+
 def policy_for(spec_text: str) -> Policy:
-    """Policies hold only their options, so one instance serves every ask of a spec."""
+    """Policies hold only their options, so one instance serves every ask of a spec (kept
+    by the spec's text, as much of it as ``SPEC_CACHE_BYTES`` holds)."""
+    with _POLICIES_LOCK:
+        hit = _POLICIES.get(spec_text)
+    if hit is not None:
+        return hit[1]
     spec = study_store.parse_spec(spec_text)
-    return build_policy(PolicySpec.model_validate(spec.policy.model_dump()))
+    policy = build_policy(PolicySpec.model_validate(spec.policy.model_dump()))
+    if len(spec_text) <= study_store.MAX_SPEC_BYTES:
+        with _POLICIES_LOCK:
+            _POLICIES[spec_text] = (len(spec_text), policy)
+    return policy

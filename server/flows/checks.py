@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -21,3 +22,19 @@ def check_json_finite(value: Any, field: str) -> None:
     elif isinstance(value, list):
         for i, item in enumerate(value):
             check_json_finite(item, f"{field}.{i}")
+
+
+MAX_FREE_JSON_BYTES = 256 * 1024
+"""The most a trial's ``metrics`` or a study's ``user_attrs`` may hold, as compact JSON:
+every page of trials carries them, so one bloated trial would cost every reader."""
+
+
+def check_json_size(value: Any, field: str, limit: int = MAX_FREE_JSON_BYTES) -> None:
+    size = len(json.dumps(value, separators=(",", ":"), allow_nan=True))
+    if size > limit:
+        raise Invalid(
+            f"{field} is {size} bytes of JSON: at most {limit} are kept per "
+            f"{'trial' if field == 'metrics' else 'study'}; report curves with reports, and "
+            "keep large artifacts in files the worker writes (checkpoint_dir)",
+            field=field,
+        )

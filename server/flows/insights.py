@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -43,11 +45,38 @@ def _objective(spec: StudySpec, objective: str | None) -> str:
     return name
 
 
+_IMPORTANCE: OrderedDict[tuple[Any, ...], ImportanceOut] = OrderedDict()
+_IMPORTANCE_LOCK = threading.Lock()
+IMPORTANCE_CACHE_SIZE = 256
+
+
 def importance(conn: sa.Connection, study_id: int, objective: str | None) -> ImportanceOut:
-    """Parameter importance for ``objective`` (the first one by default), from feasible trials."""
+    """Parameter importance for ``objective`` (the first one by default), from feasible trials.
+
+    A forest over a big study takes seconds: answers are kept until a trial of the study
+    is added or changes state (the dashboard asks again on every change it sees)."""
     study = require_study(conn, study_id)
     spec = study_store.parse_spec(study.spec)
     name = _objective(spec, objective)
+    key = (
+        conn.engine.url.render_as_string(hide_password=False),
+        study_id,
+        name,
+        trial_store.state_fingerprint(conn, study_id),
+    )
+    with _IMPORTANCE_LOCK:
+        if key in _IMPORTANCE:
+            _IMPORTANCE.move_to_end(key)
+            return _IMPORTANCE[key]
+    out = _importance(conn, study_id, spec, name)
+    with _IMPORTANCE_LOCK:
+        _IMPORTANCE[key] = out
+        while len(_IMPORTANCE) > IMPORTANCE_CACHE_SIZE:
+            _IMPORTANCE.popitem(last=False)
+    return out
+
+
+def _importance(conn: sa.Connection, study_id: int, spec: StudySpec, name: str) -> ImportanceOut:
     rows = [
         r
         for r in trial_store.completed_trials(conn, study_id=study_id)

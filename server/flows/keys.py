@@ -107,7 +107,9 @@ def ensure_key(engine: Engine, key: str, scope: Scope) -> str:
             name=name,
             scope=scope.value,
             digest=digest,
-            prefix=key[:PREFIX_CHARS],
+            # A key of ours starts with KEY_MARK and random characters; of a key made
+            # elsewhere, list no more than a few characters.
+            prefix=key[:PREFIX_CHARS] if key.startswith(KEY_MARK) else key[:4],
             now=time.time(),
         )
         return f"{scope.value} key {name!r} made from the key given"

@@ -30,7 +30,7 @@ from tunehub.schema import (
 from tunehub.server.analysis import pareto
 from tunehub.server.errors import Conflict, Invalid, NotFound
 from tunehub.server.flows.ask import make_view, policy_for, queue_retry
-from tunehub.server.flows.checks import check_json_finite
+from tunehub.server.flows.checks import check_json_finite, check_json_size
 from tunehub.server.flows.studies import require_study
 from tunehub.server.policies.base import ReportRecord
 from tunehub.server.policies.configurations import penalized_timeout
@@ -50,6 +50,7 @@ def require_trial(conn: sa.Connection, trial_id: int, *, lock: bool = False) -> 
 def tell(engine: Engine, trial_id: int, request: TellRequest) -> sa.Row[Any]:
     if request.metrics is not None:
         check_json_finite(request.metrics, "metrics")
+        check_json_size(request.metrics, "metrics")
 
     settling: list[bool] = []  # set by work: whether the study's policy settles races
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tunehub.schema import Fidelity, StudyCreate, StudyPatch, StudySpec, check_budget_ratio
 from tunehub.server.errors import Conflict, Invalid, NotFound
-from tunehub.server.flows.checks import check_json_finite
+from tunehub.server.flows.checks import check_json_finite, check_json_size
 from tunehub.server.policies.base import PolicySpecError
 from tunehub.server.policies.registry import check_policy
 from tunehub.server.store import studies as store
@@ -24,6 +24,14 @@ def create_study(engine: Engine, body: StudyCreate) -> tuple[sa.Row[Any], bool]:
     """Return ``(study row, created)``; raises ``Conflict`` when the name holds another spec."""
     spec = normalized_spec(body)
     check_json_finite(body.user_attrs, "user_attrs")
+    check_json_size(body.user_attrs, "user_attrs")
+    size = len(store.canonical_spec(spec))
+    if size > store.MAX_SPEC_BYTES:
+        raise Invalid(
+            f"the study's spec is {size} bytes of JSON: at most {store.MAX_SPEC_BYTES}; "
+            "shorten choices or encode a large set as an integer index",
+            field="space",
+        )
 
     def work(conn: sa.Connection) -> tuple[sa.Row[Any], bool]:
         existing = store.find_study(conn, body.name)

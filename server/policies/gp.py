@@ -72,7 +72,7 @@ from torch import Tensor
 
 from tunehub.schema import Decision, StudySpec, TrialState
 from tunehub.server.analysis import pareto
-from tunehub.server.analysis.outcomes import tamed
+from tunehub.server.analysis.outcomes import TAME_ABOVE, needs_taming, tamed
 from tunehub.server.policies import gp_model, gp_predictive
 from tunehub.server.policies.base import (
     Policy,
@@ -157,6 +157,8 @@ class _Data:
     x: Tensor  # (n, d), canonical
     y: Tensor  # (n, m + k): objectives (maximized), then constraint slacks (<= 0 feasible)
     feasible: npt.NDArray[np.bool_]
+    tamed: tuple[bool, ...] = ()
+    """Which columns of ``y`` hold ``arcsinh`` of the values (``outcomes.tamed``)."""
 
 
 @dataclass(frozen=True)
@@ -238,8 +240,11 @@ class GPPolicy(Policy):
                 f"ref_point has {len(given)} values for {len(spec.objectives)} objectives: "
                 "give one per objective, in the order of objectives",
             )
-        if not all(math.isfinite(v) for v in given):
-            raise PolicySpecError("policy.options.ref_point", "ref_point values must be finite")
+        if not all(math.isfinite(v) and abs(v) <= TAME_ABOVE for v in given):
+            raise PolicySpecError(
+                "policy.options.ref_point",
+                f"ref_point values must be finite numbers within +-{TAME_ABOVE:g}",
+            )
 
     def decide(self, view: StudyView, trial: TrialRecord, report: ReportRecord) -> Decision:
         return median_rule(self._options().stopping, view, trial, report)
@@ -296,6 +301,7 @@ def _training_data(
         x=gp_model.model_inputs(space, space.encoder.encode_many([t.params for t in kept])),
         y=y,
         feasible=feasible if feasible is not None else np.ones(len(rows), dtype=bool),
+        tamed=tuple(needs_taming(c) for c in columns.T),
     )
 
 
@@ -303,7 +309,7 @@ def _warped(data: _Data) -> _Data:
     """One objective: the model sees it half-rank warped (``gp_model.half_rank_warp``)."""
     y = data.y.clone()
     y[:, 0] = torch.as_tensor(gp_model.half_rank_warp(y[:, 0].numpy()), dtype=y.dtype)
-    return _Data(ids=data.ids, x=data.x, y=y, feasible=data.feasible)
+    return _Data(ids=data.ids, x=data.x, y=y, feasible=data.feasible, tamed=data.tamed)
 
 
 def _incumbent(acqf: Any, data: _Data, n_objectives: int) -> Tensor | None:
@@ -347,6 +353,7 @@ def _nearest(data: _Data, anchors: Tensor, keep: int) -> _Data:
         x=data.x[chosen],
         y=data.y[chosen],
         feasible=data.feasible[chosen.numpy()],
+        tamed=data.tamed,
     )
 
 
@@ -432,6 +439,9 @@ def _acquisition(
     signs = pareto.signs(spec)
     if options.ref_point is not None:
         reference = -signs * np.asarray(options.ref_point, dtype=float)
+        for j, squashed in enumerate(data.tamed[:m]):  # in the model's units
+            if squashed:
+                reference[j] = np.arcsinh(reference[j])
     else:
         values = -data.y[:, :m].numpy()
         usable = values[data.feasible] if data.feasible.any() else values
@@ -519,11 +529,15 @@ def _optimize(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if space.cat_dims or space.discrete_dims:
+            cat_dims = _categorical_candidates(space, incumbent)
+            bounds = bounds.clone()
+            for i, values in cat_dims.items():
+                bounds[0, i], bounds[1, i] = min(values), max(values)
             candidates, _ = optimize_acqf_mixed_alternating(
                 acqf,
                 bounds=bounds,
                 discrete_dims={i: v for i, v in space.discrete_dims.items()},
-                cat_dims={i: v for i, v in space.cat_dims.items()},
+                cat_dims=cat_dims,
                 q=count,
                 raw_samples=options.raw_samples,
                 num_restarts=restarts,
@@ -548,6 +562,29 @@ def _optimize(
                 },
             )
     return candidates.detach().reshape(count, space.dims)
+
+
+MAX_CATEGORICAL_CANDIDATES = 64
+"""Choices of one categorical the acquisition optimizer considers in one ask."""
+
+
+def _categorical_candidates(
+    space: gp_model.ModelSpace, incumbent: Tensor | None
+) -> dict[int, list[float]]:
+    """Each categorical's choices, or for one with more than ``MAX_CATEGORICAL_CANDIDATES``
+    a sample of them (drawn from the ask's seeded stream) plus the incumbent's: the
+    optimizer's work per step grows with the choices it walks, and a space may hold
+    many categoricals of 10,000 choices. Later asks draw other samples."""
+    out: dict[int, list[float]] = {}
+    for i, centres in space.cat_dims.items():
+        if len(centres) <= MAX_CATEGORICAL_CANDIDATES:
+            out[i] = centres
+            continue
+        picked = {centres[j] for j in torch.randperm(len(centres))[:MAX_CATEGORICAL_CANDIDATES]}
+        if incumbent is not None and float(incumbent[i]) in set(centres):
+            picked.add(float(incumbent[i]))
+        out[i] = sorted(picked)
+    return out
 
 
 def _starts_with(

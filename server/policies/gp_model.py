@@ -119,7 +119,12 @@ class ModelSpace:
     def canonical(self, points: Tensor) -> Tensor:
         """Snap categorical and integer coordinates to their bin centres, and gate."""
         x = points.clone()
-        for i, centres in {**self.cat_dims, **self.discrete_dims}.items():
+        for i, centres in self.cat_dims.items():
+            # k equal bins: the bin is the coordinate's floor, with no k-wide comparison
+            # (a categorical may have 10,000 choices).
+            k = len(centres)
+            x[..., i] = (((x[..., i] * k).ceil() - 1).clamp(0, k - 1) + 0.5) / k
+        for i, centres in self.discrete_dims.items():
             values = torch.as_tensor(centres, dtype=x.dtype)
             nearest = (x[..., i : i + 1] - values).abs().argmin(dim=-1)
             x[..., i] = values[nearest]

@@ -84,7 +84,10 @@ class CachedPredictive:
             prior = outputscale.expand(x.shape[:-1])
         else:
             cross = _dense(self.model.covar_module.forward(x, self.train_x))  # (b) x n
-            prior = _dense(self.model.covar_module.forward(x, x, diag=True))  # (b)
+            # Each point against itself, as a batch of 1 x 1 matrices: asked for its
+            # diagonal, BoTorch's categorical kernel builds the whole b x b matrix first.
+            point = x.unsqueeze(-2)
+            prior = _dense(self.model.covar_module.forward(point, point))[..., 0, 0]  # (b)
         if self.constant_mean is not None:
             mean = self.constant_mean + cross @ self.alpha
         else:

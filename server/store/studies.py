@@ -5,11 +5,12 @@ Each finder says its error contract: ``None`` when the study does not exist.
 
 from __future__ import annotations
 
-import functools
 import json
+import threading
 from typing import Any
 
 import sqlalchemy as sa
+from cachetools import LRUCache
 
 from tunehub.schema import StudySpec, TrialState
 from tunehub.server.store.tables import studies, trials
@@ -20,10 +21,26 @@ def canonical_spec(spec: StudySpec) -> str:
     return json.dumps(spec.model_dump(mode="json"), separators=(",", ":"))
 
 
-@functools.lru_cache(maxsize=1024)
+SPEC_CACHE_BYTES = 32 * 1024 * 1024
+"""Stored spec text the parsed-spec cache holds at most (a spec is up to ``MAX_SPEC_BYTES``)."""
+MAX_SPEC_BYTES = 1024 * 1024
+"""The largest stored spec (its canonical JSON): checked when a study is made."""
+
+_SPECS: LRUCache[str, tuple[int, StudySpec]] = LRUCache(SPEC_CACHE_BYTES, getsizeof=lambda v: v[0])
+_SPECS_LOCK = threading.Lock()
+
+
 def parse_spec(text: str) -> StudySpec:
     """Parse a stored spec; cached by its text, which never changes under an id."""
-    return StudySpec.model_validate_json(text)
+    with _SPECS_LOCK:
+        hit = _SPECS.get(text)
+    if hit is not None:
+        return hit[1]
+    spec = StudySpec.model_validate_json(text)
+    if len(text) <= MAX_SPEC_BYTES:
+        with _SPECS_LOCK:
+            _SPECS[text] = (len(text), spec)
+    return spec
 
 
 def insert_study(

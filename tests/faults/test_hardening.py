@@ -5,6 +5,7 @@ as it was before the fix. See README "Security" for the model these tests hold."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.client
 import json
 import socket
@@ -676,3 +677,198 @@ def test_compose_keeps_rays_unauthenticated_dashboard_off_every_network() -> Non
         ports = [str(p) for p in service.get("ports", [])]
         assert not any(p.endswith(":8265") for p in ports), (name, ports)
     assert "--include-dashboard=false" in compose["services"]["ray-head"]["command"]
+
+
+# --- Found by a second probe, as an outsider again ----------------------------------------
+
+
+def test_connections_that_never_finish_a_request_are_closed(tmp_path: Path) -> None:
+    env = {
+        "TUNEHUB_HEADERS_TIMEOUT_SECONDS": "1",
+        "TUNEHUB_BODY_TIMEOUT_SECONDS": "1",
+        "TUNEHUB_MAX_CONNECTIONS_PER_CLIENT": "20",
+    }
+    with live_server(f"sqlite:///{tmp_path / 'slow.db'}", env=env) as base:
+        host, port = base.removeprefix("http://").split(":")
+        starts = [
+            b"",  # says nothing
+            b"GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n",  # headers never end
+            b"POST /api/v1/studies HTTP/1.1\r\nHost: 127.0.0.1\r\n"  # a body that stalls
+            b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{",
+        ]
+        sockets = [socket.create_connection((host, int(port))) for _ in starts]
+        for sock, start in zip(sockets, starts):
+            sock.sendall(start)
+        time.sleep(3.0)
+        for sock, start in zip(sockets, starts):
+            sock.settimeout(5)
+            try:
+                leftover = sock.recv(4096)
+            except ConnectionResetError:
+                leftover = b""
+            assert not leftover or b"HTTP/1.1" in leftover, start  # closed, maybe answered
+            assert sock.recv(4096) == b"", start  # and then closed
+            sock.close()
+        # One address holds at most 20 connections; the rest are closed at once.
+        crowd = [socket.create_connection((host, int(port))) for _ in range(30)]
+        time.sleep(0.5)
+        closed = 0
+        for sock in crowd:
+            sock.settimeout(0.5)
+            with contextlib.suppress(TimeoutError, ConnectionResetError):
+                closed += sock.recv(1) == b""
+            sock.close()
+        assert closed >= 10
+        time.sleep(0.5)
+        assert httpx.get(f"{base}/api/v1/health").status_code == 200
+
+
+def test_a_gp_ask_over_many_large_categoricals_is_bounded(tmp_path: Path) -> None:
+    space = {f"c{j}": {"type": "categorical", "choices": list(range(10_000))} for j in range(10)}
+    space["x"] = {"type": "float", "low": 0, "high": 1}
+    body = {"name": "cats", "space": space, "objectives": [{"name": "y"}], "seed": 1}
+    body["policy"] = {"name": "gp", "options": {"n_init": 2}}
+    with live_server(f"sqlite:///{tmp_path / 'cats.db'}") as base:
+        study = httpx.post(f"{base}/api/v1/studies", json=body, timeout=60).json()
+        for value in (0.0, 1.0):
+            trial_id = _running_trial(base, study["id"])
+            httpx.post(f"{base}/api/v1/trials/{trial_id}/tell", json={"values": {"y": value}})
+        port = int(base.rsplit(":", 1)[1])
+        pid = next(
+            c.pid
+            for c in psutil.net_connections("tcp")
+            if c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN
+        )
+        before = psutil.Process(pid).memory_info().rss
+        asked = httpx.post(f"{base}/api/v1/studies/{study['id']}/ask", json={}, timeout=120)
+        assert asked.status_code == 200, asked.text[:300]
+        assert asked.json()["trials"][0]["policy_meta"]["model"] == "gp"
+        # Ten of them cost 1 GB (a b x b categorical kernel for b candidates): 25 cost
+        # 2.2 GB and 100 passed 8 GB.
+        assert psutil.Process(pid).memory_info().rss - before < 250 * 1024 * 1024
+
+
+def test_bloated_metrics_attrs_and_specs_are_refused(open_server: tuple[str, str]) -> None:
+    base, _ = open_server
+    study = _study(base, "bloat")
+    trial_id = _running_trial(base, study["id"])
+    told = httpx.post(
+        f"{base}/api/v1/trials/{trial_id}/tell",
+        json={"values": {"y": 0.5}, "metrics": {"curve": [0.123456789] * 40_000}},
+    )
+    assert told.status_code == 422 and told.json()["errors"][0]["field"] == "metrics"
+    attrs = {"note": "x" * 300_000}
+    made = httpx.post(f"{base}/api/v1/studies", json={"name": "fat", **STUDY, "user_attrs": attrs})
+    assert made.status_code == 422 and made.json()["errors"][0]["field"] == "user_attrs"
+    space = {
+        f"c{j}": {"type": "categorical", "choices": [f"{j}-{i:04d}" for i in range(2_500)]}
+        for j in range(60)
+    }
+    made = httpx.post(
+        f"{base}/api/v1/studies", json={"name": "fat", **STUDY, "space": space}, timeout=60
+    )
+    assert made.status_code == 422 and made.json()["errors"][0]["field"] == "space"
+
+
+def test_scaling_reads_of_extreme_costs_and_values_stay_in_the_schema(
+    open_server: tuple[str, str],
+) -> None:
+    from tunehub.schema import ScalingOut
+
+    base, _ = open_server
+    space = {"x": {"type": "float", "low": 1e-10, "high": 1e20, "log": True}}
+    cases = {
+        "power": [(1.0, 1.0, 3.0), (4.0, 2.0, 2.0), (16.0, 4.0, 1.0)],
+        "tiny-costs": [(1e8, 1e-151, 3.0), (1e10, 1e-150, 2.0), (1e12, 1e-149, 1.0)],
+        "huge-values": [(1.0, 1.0, 1e308), (2.0, 2.0, -1e308), (3.0, 3.0, 1e300)],
+    }
+    for name, points in cases.items():
+        study = _study(base, f"scaling-{name}", space=space)
+        for x, cost, loss in points:
+            httpx.post(f"{base}/api/v1/studies/{study['id']}/enqueue", json={"params": {"x": x}})
+            trial_id = _running_trial(base, study["id"])
+            told = httpx.post(
+                f"{base}/api/v1/trials/{trial_id}/tell", json={"values": {"y": loss}, "cost": cost}
+            )
+            assert told.status_code == 200, told.text
+        for query in ("", "?cost=8", "?cost=1e200", "?cost=1e-200"):
+            answer = httpx.get(f"{base}/api/v1/studies/{study['id']}/scaling{query}")
+            assert answer.status_code == 200, (name, query, answer.text[:300])
+            ScalingOut.model_validate_json(answer.text)
+
+
+def test_importance_of_a_study_with_a_63_bit_seed_is_served_and_kept(
+    open_server: tuple[str, str],
+) -> None:
+    base, _ = open_server
+    study = _study(base, "big-seed", seed=2**63 - 1)
+    for _ in range(10):
+        trial_id = _running_trial(base, study["id"])
+        httpx.post(f"{base}/api/v1/trials/{trial_id}/tell", json={"values": {"y": 0.5}})
+    trial_id = _running_trial(base, study["id"])
+    httpx.post(f"{base}/api/v1/trials/{trial_id}/tell", json={"values": {"y": 0.1}})
+    first = httpx.get(f"{base}/api/v1/studies/{study['id']}/importance", timeout=60)
+    assert first.status_code == 200, first.text[:300]
+    started = time.perf_counter()
+    again = httpx.get(f"{base}/api/v1/studies/{study['id']}/importance", timeout=60)
+    assert again.json() == first.json()
+    assert time.perf_counter() - started < 0.5  # the same trials: the answer is kept
+
+
+def test_a_gp_reference_point_past_the_modelled_range_is_refused(
+    open_server: tuple[str, str],
+) -> None:
+    base, _ = open_server
+    body = {
+        "name": "far-ref",
+        "space": SPACE,
+        "objectives": [{"name": "a"}, {"name": "b"}],
+        "policy": {"name": "gp", "options": {"ref_point": [1e308, -1e308]}},
+    }
+    answer = httpx.post(f"{base}/api/v1/studies", json=body)
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["field"] == "policy.options.ref_point"
+
+
+def test_numbers_no_parser_reads_and_nul_in_queries_are_422(open_server: tuple[str, str]) -> None:
+    base, _ = open_server
+    study = _study(base, "odd-queries")
+    trial_id = _running_trial(base, study["id"])
+    long_int = "9" * 4_400
+    answer = httpx.post(
+        f"{base}/api/v1/trials/{trial_id}/tell",
+        content=f'{{"values": {{"y": {long_int}}}}}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert answer.status_code == 422, answer.text[:300]
+    for path in (
+        "/api/v1/studies?search=%00",
+        "/api/v1/studies?name=a%00b",
+        f"/api/v1/studies/{study['id']}/importance?objective=%00",
+    ):
+        answer = httpx.get(base + path)
+        assert answer.status_code == 422 and "NUL" in answer.json()["detail"], path
+    for name in ("y\x00", "a\x00b"):
+        body = {"name": "nul-names", **STUDY, "objectives": [{"name": name}]}
+        assert httpx.post(f"{base}/api/v1/studies", json=body).status_code == 422
+        body = {"name": "nul-names", **STUDY, "space": {name: SPACE["x"]}}
+        assert httpx.post(f"{base}/api/v1/studies", json=body).status_code == 422
+
+
+def test_two_host_headers_and_foreign_schemes_are_refused(open_server: tuple[str, str]) -> None:
+    base, _ = open_server
+    host = base.removeprefix("http://")
+    head = (
+        f"GET /api/v1/studies HTTP/1.1\r\nHost: {ATTACKER}\r\nHost: {host}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    assert _raw_request(base, head, b"", timeout=10).startswith("HTTP/1.1 421")
+    for origin in (f"chrome-extension://{host}", f"file://{host}", "ftp://x", "http://[::1"):
+        answer = httpx.post(
+            f"{base}/api/v1/studies", json={"name": "o", **STUDY}, headers={"Origin": origin}
+        )
+        assert answer.status_code == 403, origin
+    same = httpx.post(
+        f"{base}/api/v1/studies", json={"name": "o", **STUDY}, headers={"Origin": base}
+    )
+    assert same.status_code == 201

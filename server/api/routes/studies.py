@@ -43,6 +43,9 @@ from tunehub.server.store.transactions import run_read, run_write
 
 router = APIRouter(prefix="/studies", tags=["studies"])
 
+HEAVY_ASK_COUNT = 16
+"""Asks for more trials than this run in a worker thread, never on the event loop."""
+
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size (1 to 1000).")]
 Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="Rows to skip.")]
 Sort = Annotated[
@@ -76,14 +79,14 @@ def create(
     return study_out(row, counts[row.id])
 
 
-@router.get("")
+@router.get("", response_model=StudyList)
 def list_(
     engine: EngineDep,
     name: Annotated[str | None, Query(max_length=200)] = None,
     search: Annotated[str | None, Query(max_length=200)] = None,
     limit: Limit = 100,
     offset: Offset = 0,
-) -> StudyList:
+) -> Response:
     """Studies in creation order; ``name`` selects one by exact name, ``search`` by substring."""
 
     def work(conn: sa.Connection) -> StudyList:
@@ -97,7 +100,7 @@ def list_(
         counts = study_store.trial_counts(conn, [r.id for r in rows])
         return StudyList(studies=[study_out(r, counts[r.id]) for r in rows], count=total)
 
-    return run_read(engine, work)
+    return json_response(run_read(engine, work))  # serialized in this thread, not on the loop
 
 
 @router.get("/{study_id}")
@@ -137,8 +140,14 @@ async def ask(
     engine: EngineDep,
 ) -> Response:
     """Start ``count`` trials for ``worker``: enqueued ones first, then the policy's."""
-    rows = await run_db(engine, lambda: ask_flow.ask(engine, study_id, body), study_id=study_id)
-    return json_response(TrialBatch(trials=[trial_out(r) for r in rows]))
+
+    def work() -> Response:
+        rows = ask_flow.ask(engine, study_id, body)
+        return json_response(TrialBatch(trials=[trial_out(r) for r in rows]))
+
+    # A big batch (up to 1,000 trials of up to 1,000 parameters) is never worth the
+    # event loop, whatever the policy's speed.
+    return await run_db(engine, work, study_id=study_id, heavy=body.count > HEAVY_ASK_COUNT)
 
 
 @router.post(
@@ -160,7 +169,7 @@ def enqueue(
     return trial_out(row)
 
 
-@router.get("/{study_id}/trials")
+@router.get("/{study_id}/trials", response_model=TrialList)
 def trials(
     study_id: StudyId,
     engine: EngineDep,
@@ -168,7 +177,7 @@ def trials(
     limit: Limit = 100,
     offset: Offset = 0,
     sort: Sort = "number",
-) -> TrialList:
+) -> Response:
     """A page of trials, optionally only those in the given states, in ``sort`` order."""
 
     def work(conn: sa.Connection) -> TrialList:
@@ -183,17 +192,17 @@ def trials(
         )
         return TrialList(trials=[trial_out(r) for r in rows], count=total)
 
-    return run_read(engine, work)
+    return json_response(run_read(engine, work))  # serialized in this thread, not on the loop
 
 
-@router.get("/{study_id}/trials/sample")
+@router.get("/{study_id}/trials/sample", response_model=TrialSample)
 def trial_sample(
     study_id: StudyId,
     engine: EngineDep,
     limit: Annotated[
         int, Query(ge=10, le=20_000, description="Most trials returned (10 to 20,000).")
     ] = 2000,
-) -> TrialSample:
+) -> Response:
     """Trials to plot: every trial of a small study; of a big one, those that shape its plots.
 
     Kept first: each trial that set a new best, the Pareto front of the first two
@@ -205,7 +214,7 @@ def trial_sample(
         rows, total = insights.trial_sample(conn, study_id, limit)
         return TrialSample(trials=[trial_out(r) for r in rows], count=total)
 
-    return run_read(engine, work)
+    return json_response(run_read(engine, work))  # serialized in this thread, not on the loop
 
 
 @router.get("/{study_id}/rungs")
@@ -214,7 +223,7 @@ def rungs(study_id: StudyId, engine: EngineDep) -> RungList:
     return run_read(engine, lambda conn: insights.rungs(conn, study_id))
 
 
-@router.get("/{study_id}/reports")
+@router.get("/{study_id}/reports", response_model=LearningCurveList)
 def learning_curves(
     study_id: StudyId,
     engine: EngineDep,
@@ -223,7 +232,7 @@ def learning_curves(
     max_points: Annotated[
         int, Query(ge=2, le=100_000, description="Points kept per curve, evenly spaced.")
     ] = 1000,
-) -> LearningCurveList:
+) -> Response:
     """The intermediate reports of a page of trials, one curve per trial (reporting trials only)."""
 
     def work(conn: sa.Connection) -> LearningCurveList:
@@ -234,7 +243,7 @@ def learning_curves(
         curves = [_curve(trial, thinned(reports, max_points)) for trial, reports in page]
         return LearningCurveList(curves=curves, count=total)
 
-    return run_read(engine, work)
+    return json_response(run_read(engine, work))  # serialized in this thread, not on the loop
 
 
 def _curve(trial: Any, reports: list[Any]) -> LearningCurve:
