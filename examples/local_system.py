@@ -73,9 +73,9 @@ def main() -> int:
             worker.wait()
         server.wait()
     except KeyboardInterrupt:
-        for process in (worker, server):
+        for name, process in (("worker", worker), ("server", server)):
             if process is not None:
-                _stop(process)
+                _stop(name, process)
     return 0
 
 
@@ -83,15 +83,21 @@ def _interrupt(_signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def _stop(name: str, process: subprocess.Popen[bytes]) -> None:
     """Ask for a clean stop, then insist."""
     if process.poll() is None:
+        print(f"tunehub: stopping the {name}", file=sys.stderr, flush=True)
         process.send_signal(signal.SIGTERM)
+    started = time.monotonic()
     try:
         process.wait(timeout=60)
     except subprocess.TimeoutExpired:
+        print(f"tunehub: the {name} did not stop within 60 s: killing it", file=sys.stderr)
         process.kill()
         process.wait()
+    else:
+        took = time.monotonic() - started
+        print(f"tunehub: the {name} stopped in {took:.1f} s", file=sys.stderr, flush=True)
 
 
 def _wait_until_up(url: str, server: subprocess.Popen[bytes]) -> None:

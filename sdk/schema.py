@@ -240,7 +240,8 @@ class Instances(_Body):
         return {item.id: item for item in (*self.train, *self.test)}
 
 
-MAX_OBJECTIVES = 100
+MAX_OBJECTIVES = 31
+"""Hypervolumes are computed (or estimated) for fronts of up to 31 objectives."""
 
 
 class StudySpec(_Body):
@@ -639,7 +640,9 @@ class PowerLawOut(BaseModel):
     coefficient: float
     exponent: float
     r2: float
-    points: int
+    points: int = Field(
+        description="Front points fitted: all of them up to 400, else 400 spread along it."
+    )
 
 
 class ObjectiveLawOut(BaseModel):
@@ -676,6 +679,12 @@ class ParetoOut(BaseModel):
 
     trials: list[TrialOut]
     hypervolume: float
+    hypervolume_exact: bool = Field(
+        default=True,
+        description="False when the front is too large for its objectives to compute the "
+        "hypervolume exactly (exponential in the objectives): then it is a seeded Monte "
+        "Carlo estimate, within 1% or so.",
+    )
     reference_point: dict[str, float] | None = Field(
         default=None,
         description="Per objective, the worst value the hypervolume counts (in its own units).",

@@ -35,19 +35,16 @@ def is_feasible(spec: StudySpec, metrics: Mapping[str, Any] | None) -> bool:
 def pareto_mask(points: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
     """Which rows of ``points`` (``(n, m)``, minimized) no other row dominates.
 
-    Rows are visited in lexicographic order: a row can only be dominated by one
-    before it, and if it is, by one already on the front, so the cost is
-    O(n * front) rather than O(n^2). Identical rows are all kept: neither dominates.
+    Identical rows are all kept: neither dominates. moocore's filter is O(n log n) up to
+    three objectives; a loop in Python over the front took 40 s for 5,000 trials on it.
     """
-    order = np.lexsort(points.T[::-1])
-    front: list[npt.NDArray[np.float64]] = []
-    mask = np.zeros(len(points), dtype=bool)
-    for i in order:
-        p = points[i]
-        if not any(np.all(q <= p) and np.any(q < p) for q in front):
-            front.append(p)
-            mask[i] = True
-    return mask
+    import moocore
+
+    if len(points) == 0:
+        return np.zeros(0, dtype=bool)
+    return np.asarray(
+        moocore.is_nondominated(np.asarray(points, dtype=np.float64), keep_weakly=True)
+    )
 
 
 def staircase(first: Sequence[float], second: Sequence[float]) -> list[int]:
@@ -77,21 +74,41 @@ def infer_reference(front: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return np.asarray(np.clip(reference, -LARGEST, LARGEST), dtype=np.float64)
 
 
+EXACT_FRONT = {4: 20_000, 5: 5_000, 6: 500, 7: 150, 8: 70, 9: 45, 10: 35, 15: 14, 31: 12}
+"""Per number of objectives (up to the key), the largest front whose hypervolume is
+computed exactly; beyond it, estimated. Exact hypervolume is exponential in the
+objectives: each bound took under half a second on a 2-core machine, where 20 points
+on 20 objectives took 87 s. Up to three objectives it is O(n log n) at any size."""
+ESTIMATE_WORK = 2**26
+"""Points times samples for one estimate (about a second), at most 2**16 samples."""
+
+
+def hypervolume_is_exact(n_points: int, n_objectives: int) -> bool:
+    """Whether ``hypervolume`` of such a front is exact (else a seeded estimate)."""
+    if n_objectives <= 3:
+        return True
+    bound = next((n for m, n in EXACT_FRONT.items() if n_objectives <= m), 0)
+    return n_points <= bound
+
+
 def hypervolume(front: npt.NDArray[np.float64], reference: Sequence[float]) -> float:
     """Volume dominated by ``front`` (minimized) and bounded by ``reference``; a volume
-    past the largest double (objectives of 1e200) is reported as that."""
+    past the largest double (objectives of 1e200) is reported as that.
+
+    Exact where ``hypervolume_is_exact``, else a Monte Carlo estimate (seeded, so the
+    same front gives the same number; its relative error is below 1% at 2**16 samples).
+    """
     if len(front) == 0:
         return 0.0
     if front.shape[1] == 1:  # one objective: the length from the best value to the bound
         return capped(max(0.0, float(reference[0]) - float(front.min())))
-    import torch  # only hypervolumes need it; a plain server starts without torch
-    from botorch.utils.multi_objective.box_decompositions.dominated import (
-        DominatedPartitioning,
-    )
+    import moocore  # only hypervolumes need it
 
-    ref = torch.as_tensor(np.asarray(reference), dtype=torch.double)
-    y = torch.as_tensor(front, dtype=torch.double)
-    # BoTorch's partitioning maximizes: negate both.
-    partitioning = DominatedPartitioning(ref_point=-ref, Y=-y)
-    volume = float(partitioning.compute_hypervolume().item())
+    points = np.ascontiguousarray(front, dtype=np.float64)
+    ref = np.asarray(reference, dtype=np.float64)
+    if hypervolume_is_exact(*points.shape):
+        volume = float(moocore.hypervolume(points, ref=ref))
+    else:
+        samples = int(min(2**16, max(1_024, ESTIMATE_WORK // len(points))))
+        volume = float(moocore.hv_approx(points, ref=ref, nsamples=samples, seed=0))
     return capped(volume) if not np.isnan(volume) else LARGEST

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from tunehub.schema import Problem
 from tunehub.server.errors import DatabaseUnavailable, TunehubError
@@ -21,6 +22,7 @@ log = logging.getLogger("tunehub.server")
 PROBLEM_JSON = "application/problem+json"
 RETRY_AFTER_SECONDS = 2
 _PARAM_TYPES = {"float", "int", "categorical"}
+_METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -75,11 +77,18 @@ async def _tunehub_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, TunehubError)
     errors = [{"field": exc.field, "message": exc.detail}] if exc.field else []
     response = problem(exc.status, exc.title, exc.detail, errors)
-    if exc.status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="tunehub"'
-    if exc.status == 503:
-        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    for name, value in _headers_for(exc.status):
+        response.headers[name.decode()] = value.decode()
     return response
+
+
+def _headers_for(status: int) -> list[tuple[bytes, bytes]]:
+    """What a client needs beside the problem: how to authenticate, when to come back."""
+    if status == 401:
+        return [(b"www-authenticate", b'Bearer realm="tunehub"')]
+    if status == 503:
+        return [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())]
+    return []
 
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
@@ -102,7 +111,20 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     response = problem(exc.status_code, detail.split(":")[0], detail)
     if exc.headers:
         response.headers.update(exc.headers)
+    if exc.status_code == 405:
+        response.headers["Allow"] = ", ".join(_allowed_methods(request))
     return response
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path: Starlette names only the first
+    route that matched, and each of our methods is its own route."""
+    allowed = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -165,6 +187,16 @@ class Shield:
         try:
             await self.app(scope, receive, tracked)
         except Exception as error:
+            if isinstance(error, DBAPIError) and is_unreachable(error):
+                error = DatabaseUnavailable("the database cannot be reached: try again shortly")
+            if isinstance(error, TunehubError) and not started:
+                # Raised before a route ran (a key check reads the database): the same
+                # answer a route's error gets, 503 with Retry-After included.
+                headers = _headers_for(error.status)
+                await send_problem(
+                    send, error.status, error.title, printable(error.detail), headers
+                )
+                return
             log.error(
                 "unhandled error on %s %s", scope.get("method"), scope.get("path"), exc_info=error
             )

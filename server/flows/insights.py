@@ -102,7 +102,7 @@ def trial_sample(conn: sa.Connection, study_id: int, limit: int) -> tuple[list[s
     rows = trial_store.summaries(conn, study_id=study_id)
     points = [PlotPoint(r.number, r.state, r.values, r.cost, r.budget) for r in rows]
     chosen = [rows[i].id for i in plot_sample(points, spec.objectives, limit)]
-    return trial_store.trials_by_id(conn, chosen), len(rows)
+    return trial_store.trials_by_id(conn, trial_store.within_page_bytes(conn, chosen)), len(rows)
 
 
 def rungs(conn: sa.Connection, study_id: int) -> RungList:

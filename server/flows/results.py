@@ -348,6 +348,7 @@ class ParetoFront:
     reference_point: dict[str, float] | None
     reference_inferred: bool
     hypervolume: float
+    hypervolume_exact: bool = True
 
 
 def pareto_front(conn: sa.Connection, study_id: int) -> ParetoFront:
@@ -374,6 +375,7 @@ def pareto_front(conn: sa.Connection, study_id: int) -> ParetoFront:
         reference_point={n: float(v) for n, v in zip(names, signs * reference)},
         reference_inferred=given is None,
         hypervolume=pareto.hypervolume(front, reference),
+        hypervolume_exact=pareto.hypervolume_is_exact(*front.shape),
     )
 
 

@@ -88,3 +88,25 @@ def test_a_crash_and_restart_of_postgres_mid_load_loses_no_acknowledged_tell(
     assert numbers == list(range(len(numbers)))  # unique and gap-free
     running = [row for row in rows if row.state == "running"]
     assert len(running) <= CLIENTS  # at most the asks cut off when the clients stopped
+
+
+def test_a_key_checked_while_postgres_is_down_is_a_503_to_retry(cluster: PostgresCluster) -> None:
+    # Keys are checked before any route runs, where a database error used to become a
+    # 500 that clients do not retry. The write key is first used during the outage, so
+    # no cached answer hides the database.
+    database_url = create_database(cluster.prefix, "keyed")
+    upgrade(database_url)
+    admin, write = "th_" + "a" * 40, "th_" + "w" * 40
+    env = {"TUNEHUB_ADMIN_KEY": admin, "TUNEHUB_WRITE_KEY": write}
+    with live_server(database_url, env=env) as url:
+        answer = httpx.get(f"{url}/api/v1/studies", headers={"Authorization": f"Bearer {admin}"})
+        assert answer.status_code == 200
+        cluster.stop("immediate")
+        try:
+            answer = httpx.get(
+                f"{url}/api/v1/studies", headers={"Authorization": f"Bearer {write}"}, timeout=60
+            )
+        finally:
+            cluster.start()
+    assert answer.status_code == 503, answer.text
+    assert float(answer.headers["retry-after"]) > 0 and "try again" in answer.json()["detail"]

@@ -27,12 +27,14 @@ def test_make_run_serves_the_api_and_runs_the_example_study(tmp_path: Path) -> N
         "TUNEHUB_URL": url,
         "TUNEHUB_STORAGE": str(tmp_path / "checkpoints"),
     }
+    log_path = tmp_path / "make-run.log"
+    log = log_path.open("wb")  # a file, not a pipe: nobody reads a pipe while this waits
     proc = subprocess.Popen(
         ["make", "run", f"PORT={port}"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
         start_new_session=True,
     )
     try:
@@ -60,11 +62,16 @@ def test_make_run_serves_the_api_and_runs_the_example_study(tmp_path: Path) -> N
             assert all(t.metrics and t.metrics["device"] for t in done)
             # Ctrl-C (here SIGTERM) stops the worker cleanly, then the server.
             os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=120)
+            try:
+                proc.wait(timeout=150)  # the launcher gives each of its two processes 60 s
+            except subprocess.TimeoutExpired:
+                tail = log_path.read_text(errors="replace")[-4000:]
+                raise AssertionError(f"make run did not stop; its log ends:\n{tail}") from None
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=30)
+        log.close()
     with httpx.Client() as check:  # the server is gone with it
         try:
             check.get(f"{url}/api/v1/health", timeout=2)

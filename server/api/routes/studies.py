@@ -272,6 +272,7 @@ def pareto(study_id: StudyId, engine: EngineDep) -> ParetoOut:
     return ParetoOut(
         trials=[trial_out(r) for r in front.trials],
         hypervolume=front.hypervolume,
+        hypervolume_exact=front.hypervolume_exact,
         reference_point=front.reference_point,
         reference_inferred=front.reference_inferred,
     )
