@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -171,7 +172,7 @@ def _check_failures(conn: sa.Connection, study: sa.Row[Any], limit: int) -> None
         )
 
 
-def _check_instance(spec: StudySpec, instance: str | None) -> None:
+def _check_instance(spec: StudySpec, instance: str | None, known: Collection[str] = ()) -> None:
     if instance is None:
         return
     if spec.instances is None:
@@ -179,7 +180,7 @@ def _check_instance(spec: StudySpec, instance: str | None) -> None:
             f"instance {instance!r}: this study declares no instances; leave instance out",
             field="instance",
         )
-    if instance not in spec.instances.by_id():
+    if instance not in (known or spec.instances.by_id()):
         raise Invalid(
             f"instance {instance!r} is not one of the study's train or test instances",
             field="instance",
@@ -188,40 +189,69 @@ def _check_instance(spec: StudySpec, instance: str | None) -> None:
 
 def enqueue(engine: Engine, study_id: int, request: EnqueueRequest) -> tuple[sa.Row[Any], bool]:
     """Queue a known configuration ahead of the policy; ``(trial, created)``."""
+    ((row, created),) = enqueue_many(engine, study_id, [request])
+    return row, created
 
-    def work(conn: sa.Connection) -> tuple[sa.Row[Any], bool]:
+
+def enqueue_many(
+    engine: Engine, study_id: int, requests: Sequence[EnqueueRequest]
+) -> list[tuple[sa.Row[Any], bool]]:
+    """Queue known configurations in one transaction; ``(trial, created)`` for each, in
+    order. A request whose ``request_id`` was used before gets that trial back.
+
+    One transaction and one look at the study's instances for all of them: queued one by
+    one, an incumbent's 10,000 test runs took 97 s.
+    """
+
+    def work(conn: sa.Connection) -> list[tuple[sa.Row[Any], bool]]:
         study = require_study(conn, study_id, lock=True)
-        if request.request_id is not None:
-            earlier = trial_store.trials_for_request(
-                conn,
-                study_id=study_id,
-                request_id=request.request_id,
-                column="enqueue_request_id",
-            )
-            if earlier:
-                return earlier[0], False
+        given = {r.request_id for r in requests if r.request_id is not None}
+        earlier = trial_store.trials_for_enqueue_requests(
+            conn, study_id=study_id, request_ids=given
+        )
         spec = study_store.parse_spec(study.spec)
-        try:
-            params = check_params(spec.space, request.params)
-        except ParamError as error:
-            raise Invalid(str(error), field=f"params.{error.field}") from error
-        _check_instance(spec, request.instance)
+        known = spec.instances.by_id() if spec.instances is not None else {}
+        fresh: list[Suggestion] = []
+        fresh_ids: list[str | None] = []
+        for request in requests:
+            if request.request_id in earlier or (
+                request.request_id is not None and request.request_id in fresh_ids
+            ):
+                continue
+            try:
+                params = check_params(spec.space, request.params)
+            except ParamError as error:
+                raise Invalid(str(error), field=f"params.{error.field}") from error
+            _check_instance(spec, request.instance, known)
+            fresh.append(
+                Suggestion(params=params, instance=request.instance, meta={"enqueued": True})
+            )
+            fresh_ids.append(request.request_id)
         now = time.time()
-        (row,) = trial_store.insert_trials(
+        rows = trial_store.insert_trials(
             conn,
             study_id=study_id,
             first_number=study.trial_count,
-            suggestions=[
-                Suggestion(params=params, instance=request.instance, meta={"enqueued": True})
-            ],
+            suggestions=fresh,
             state=TrialState.PENDING,
             worker=None,
             request_id=None,
-            enqueue_request_id=request.request_id,
+            enqueue_request_ids=fresh_ids,
             now=now,
         )
-        study_store.advance_trial_count(conn, study_id, by=1, now=now)
-        return row, True
+        if rows:
+            study_store.advance_trial_count(conn, study_id, by=len(rows), now=now)
+        made = iter(rows)
+        answers: list[tuple[sa.Row[Any], bool]] = []
+        for request in requests:
+            if request.request_id in earlier:
+                answers.append((earlier[request.request_id], False))
+                continue
+            row = next(made)
+            answers.append((row, True))
+            if request.request_id is not None:
+                earlier[request.request_id] = row  # a repeat later in this batch gets it
+        return answers
 
     return run_write(engine, work)
 

@@ -24,7 +24,7 @@ from tunehub.schema import (
     TrialState,
 )
 from tunehub.server.errors import Invalid, NotFound
-from tunehub.server.flows.ask import enqueue, make_view
+from tunehub.server.flows.ask import enqueue_many, make_view
 from tunehub.server.flows.studies import require_study
 from tunehub.server.policies.base import TrialRecord
 from tunehub.server.policies.configurations import (
@@ -98,13 +98,15 @@ def evaluate_on_test(engine: Engine, study_id: int) -> IncumbentOut:
     key = config_key(current.params)
     digest = hashlib.sha256(key.encode()).hexdigest()[:24]
     queued = {r.instance for r in current.test.runs}
-    for instance in current.test.missing:
-        if instance in queued:
-            continue
-        request = EnqueueRequest(
+    requests = [
+        EnqueueRequest(
             params=current.params,
             instance=instance,
             request_id=f"test:{digest}:{hashlib.sha256(instance.encode()).hexdigest()[:24]}",
         )
-        enqueue(engine, study_id, request)
+        for instance in current.test.missing
+        if instance not in queued
+    ]
+    if requests:
+        enqueue_many(engine, study_id, requests)
     return run_read(engine, lambda conn: incumbent(conn, study_id))

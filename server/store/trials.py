@@ -94,12 +94,15 @@ def insert_trials(
     worker: str | None,
     request_id: str | None,
     enqueue_request_id: str | None = None,
+    enqueue_request_ids: Sequence[str | None] | None = None,
     retries: int = 0,
     now: float,
 ) -> list[sa.Row[Any]]:
+    """``enqueue_request_ids``, when given, holds one request id per suggestion."""
     if not suggestions:
         return []
     running = state == TrialState.RUNNING
+    enqueued = enqueue_request_ids or [enqueue_request_id] * len(suggestions)
     rows = [
         {
             "study_id": study_id,
@@ -112,7 +115,7 @@ def insert_trials(
             "parent_id": s.parent_id,
             "worker": worker if running else None,
             "ask_request_id": request_id if running else None,
-            "enqueue_request_id": enqueue_request_id,
+            "enqueue_request_id": enqueued[i],
             "policy_meta": dict(s.meta) or None,
             "retries": retries,
             "expired": False,
@@ -132,6 +135,21 @@ def trials_for_request(
     query = _BY_ASK_REQUEST if column == "ask_request_id" else _BY_ENQUEUE_REQUEST
     rows = conn.execute(query, {"study_id": study_id, "request_id": request_id}).all()
     return sorted(rows, key=lambda row: row.number)
+
+
+def trials_for_enqueue_requests(
+    conn: sa.Connection, *, study_id: int, request_ids: Collection[str]
+) -> dict[str, sa.Row[Any]]:
+    """The trial each of these enqueue request ids got, by request id (ids never used: absent)."""
+    found: dict[str, sa.Row[Any]] = {}
+    wanted = list(request_ids)
+    for start in range(0, len(wanted), 500):
+        query = sa.select(trials).where(
+            trials.c.study_id == study_id,
+            trials.c.enqueue_request_id.in_(wanted[start : start + 500]),
+        )
+        found.update((row.enqueue_request_id, row) for row in conn.execute(query))
+    return found
 
 
 def earlier_or_pending(
