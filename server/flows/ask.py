@@ -141,7 +141,7 @@ def _plan(conn: sa.Connection, study_id: int, request: AskRequest) -> _Plan | No
     if any(state == TrialState.PENDING.value for state, _, _ in fingerprint):
         return None  # enqueued trials go first, and change what the policy sees
     if request.request_id is not None and trial_store.trials_for_request(
-        conn, study_id=study_id, request_id=request.request_id, column="ask_request_id"
+        conn, study_id=study_id, request_id=request.request_id
     ):
         return None
     spec = study_store.parse_spec(study.spec)
@@ -211,12 +211,11 @@ def enqueue_many(
         )
         spec = study_store.parse_spec(study.spec)
         known = spec.instances.by_id() if spec.instances is not None else {}
+        queued: set[str] = set()  # request ids this batch queues (a repeat gets that trial)
         fresh: list[Suggestion] = []
         fresh_ids: list[str | None] = []
         for request in requests:
-            if request.request_id in earlier or (
-                request.request_id is not None and request.request_id in fresh_ids
-            ):
+            if request.request_id in earlier or request.request_id in queued:
                 continue
             try:
                 params = check_params(spec.space, request.params)
@@ -227,6 +226,8 @@ def enqueue_many(
                 Suggestion(params=params, instance=request.instance, meta={"enqueued": True})
             )
             fresh_ids.append(request.request_id)
+            if request.request_id is not None:
+                queued.add(request.request_id)
         now = time.time()
         rows = trial_store.insert_trials(
             conn,

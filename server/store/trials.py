@@ -23,10 +23,6 @@ _BY_ASK_REQUEST = sa.select(trials).where(
     trials.c.study_id == sa.bindparam("study_id"),
     trials.c.ask_request_id == sa.bindparam("request_id"),
 )
-_BY_ENQUEUE_REQUEST = sa.select(trials).where(
-    trials.c.study_id == sa.bindparam("study_id"),
-    trials.c.enqueue_request_id == sa.bindparam("request_id"),
-)
 # One query for both things an ask must know first: what an earlier ask with this
 # request id got (sorted first), else the oldest enqueued trials. A UNION of two
 # index searches: with an OR, SQLite would walk every trial of the study.
@@ -128,12 +124,9 @@ def insert_trials(
     return list(conn.execute(_INSERT, rows).all())
 
 
-def trials_for_request(
-    conn: sa.Connection, *, study_id: int, request_id: str, column: str = "ask_request_id"
-) -> list[sa.Row[Any]]:
-    """Trials an earlier ask (or enqueue) with this request id got, in number order."""
-    query = _BY_ASK_REQUEST if column == "ask_request_id" else _BY_ENQUEUE_REQUEST
-    rows = conn.execute(query, {"study_id": study_id, "request_id": request_id}).all()
+def trials_for_request(conn: sa.Connection, *, study_id: int, request_id: str) -> list[sa.Row[Any]]:
+    """Trials an earlier ask with this request id got, in number order."""
+    rows = conn.execute(_BY_ASK_REQUEST, {"study_id": study_id, "request_id": request_id}).all()
     return sorted(rows, key=lambda row: row.number)
 
 
