@@ -172,7 +172,8 @@ def _check_failures(conn: sa.Connection, study: sa.Row[Any], limit: int) -> None
         )
 
 
-def _check_instance(spec: StudySpec, instance: str | None, known: Collection[str] = ()) -> None:
+def _check_instance(spec: StudySpec, instance: str | None, known: Collection[str]) -> None:
+    """``known``: the study's instance ids (``spec.instances.by_id()``, built once per batch)."""
     if instance is None:
         return
     if spec.instances is None:
@@ -180,7 +181,7 @@ def _check_instance(spec: StudySpec, instance: str | None, known: Collection[str
             f"instance {instance!r}: this study declares no instances; leave instance out",
             field="instance",
         )
-    if instance not in (known or spec.instances.by_id()):
+    if instance not in known:
         raise Invalid(
             f"instance {instance!r} is not one of the study's train or test instances",
             field="instance",

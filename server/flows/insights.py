@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 import threading
-from collections import OrderedDict
 from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
+from cachetools import LRUCache
 
 from tunehub.schema import (
     Direction,
@@ -45,9 +45,9 @@ def _objective(spec: StudySpec, objective: str | None) -> str:
     return name
 
 
-_IMPORTANCE: OrderedDict[tuple[Any, ...], ImportanceOut] = OrderedDict()
-_IMPORTANCE_LOCK = threading.Lock()
 IMPORTANCE_CACHE_SIZE = 256
+_IMPORTANCE: LRUCache[tuple[Any, ...], ImportanceOut] = LRUCache(IMPORTANCE_CACHE_SIZE)
+_IMPORTANCE_LOCK = threading.Lock()
 
 
 def importance(conn: sa.Connection, study_id: int, objective: str | None) -> ImportanceOut:
@@ -65,14 +65,12 @@ def importance(conn: sa.Connection, study_id: int, objective: str | None) -> Imp
         trial_store.state_fingerprint(conn, study_id),
     )
     with _IMPORTANCE_LOCK:
-        if key in _IMPORTANCE:
-            _IMPORTANCE.move_to_end(key)
-            return _IMPORTANCE[key]
+        kept = _IMPORTANCE.get(key)
+    if kept is not None:
+        return kept
     out = _importance(conn, study_id, spec, name)
     with _IMPORTANCE_LOCK:
         _IMPORTANCE[key] = out
-        while len(_IMPORTANCE) > IMPORTANCE_CACHE_SIZE:
-            _IMPORTANCE.popitem(last=False)
     return out
 
 
