@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve test faults install install-dev lint typecheck pytest bench bench-workers bench-quality bench-multifidelity bench-gp-latency bench-dashboard bench-carbs bench-ac bench-load vendor-plotly vendor-docs clean
+.PHONY: run serve test faults install install-dev lint typecheck pytest bench bench-workers bench-quality bench-quality-hebo bench-multifidelity bench-gp-latency bench-dashboard bench-carbs bench-ac bench-load vendor-plotly vendor-docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,9 +63,19 @@ bench-workers: install-dev
 	$(BIN)/python -m bench.workers
 
 # Every policy against its peers on the quality problems (bench/results/quality/).
+# BENCH_ARGS narrows it, e.g. BENCH_ARGS="--half development --families synthetic".
 bench-quality: install-dev
 	$(BIN)/pip install -q -e '.[all,dev,bench]'
-	$(BIN)/python -m bench.quality
+	$(BIN)/python -m bench.quality $(BENCH_ARGS)
+
+# HEBO pins numpy<1.25: it gets its own virtualenv, which bench/quality's `hebo` drives.
+bench-quality-hebo: .venv-hebo/bin/hebo-installed
+
+.venv-hebo/bin/hebo-installed:
+	$(PYTHON) -m venv .venv-hebo
+	.venv-hebo/bin/pip install -q torch==2.13.0
+	.venv-hebo/bin/pip install -q 'hebo==0.3.6'
+	touch $@
 
 # Schedulers against dehb, Optuna Hyperband, Ray Tune ASHA and random (bench/results/multifidelity/).
 # The dehb package pins numpy<2 but runs on numpy 2 through its ask/tell loop: no deps.

@@ -17,8 +17,9 @@ from pathlib import Path
 from bench.quality.harness import run
 from bench.quality.merge import load_results
 from bench.quality.optimizers import DEFAULT_OPTIMIZERS, known_optimizers
-from bench.quality.problems import PROBLEMS
+from bench.quality.problems import get_problem, problem_names
 from bench.quality.report import write_report
+from bench.quality.split import HALVES
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "results" / "quality"
 
@@ -26,6 +27,11 @@ DEFAULT_OUT = Path(__file__).resolve().parents[1] / "results" / "quality"
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.list:
+        for name in problem_names():
+            problem = get_problem(name)
+            print(f"{name}\t{problem.family}\t{problem.half}\t{problem.description}")
+        return 0
     if args.report_from:
         try:
             results = load_results(args.report_from, progress=lambda line: print(line, flush=True))
@@ -35,8 +41,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(paths["table"].read_text())
         print(f"wrote {args.out} from {len(args.report_from)} results file(s)")
         return 0
+    try:
+        problems = _selected(args.problems, args.families, args.half)
+    except ValueError as error:
+        parser.error(str(error))
     results = run(
-        args.problems,
+        problems,
         args.optimizers,
         list(range(args.first_seed, args.first_seed + args.seeds)),
         budget_scale=args.budget_scale,
@@ -53,6 +63,23 @@ def _names(text: str) -> list[str]:
     return [name.strip() for name in text.split(",") if name.strip()]
 
 
+def _selected(names: list[str] | None, families: list[str] | None, half: str | None) -> list[str]:
+    """The named problems (default: all), narrowed to ``families`` and ``half`` when given."""
+    chosen = [get_problem(n) for n in (names or problem_names())]
+    known = {p.family for p in map(get_problem, problem_names())}
+    unknown = sorted(set(families or ()) - known)
+    if unknown:
+        raise ValueError(f"--families: unknown {unknown}; choose from {sorted(known)}")
+    out = [
+        p.name
+        for p in chosen
+        if (families is None or p.family in families) and (half is None or p.half == half)
+    ]
+    if not out:
+        raise ValueError("no problem is left after --problems, --families and --half")
+    return out
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench.quality", description=__doc__.splitlines()[0]
@@ -60,8 +87,20 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--problems",
         type=_names,
-        default=list(PROBLEMS),
-        help=f"comma-separated, from {', '.join(PROBLEMS)} (default: all)",
+        help="comma-separated problem names (default: all; `--list` shows them)",
+    )
+    parser.add_argument(
+        "--families",
+        type=_names,
+        help="only problems of these families (comma-separated), e.g. synthetic,noisy",
+    )
+    parser.add_argument(
+        "--half", choices=HALVES, help="only the problems of this half of the split"
+    )
+    parser.add_argument(
+        "--list",
+        action="store_true",
+        help="print every problem with its family and half, and run nothing",
     )
     parser.add_argument(
         "--optimizers",

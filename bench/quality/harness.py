@@ -23,7 +23,8 @@ from typing import Any
 
 from bench.quality.optimizers import Context, Optimizer, get_optimizer
 from bench.quality.optimizers.tunehub_sdk import TunehubPolicy
-from bench.quality.problems import Problem, get_problem
+from bench.quality.problem import Problem
+from bench.quality.problems import get_problem
 from bench.quality.trials import Trial
 
 OK, ERROR, NOT_APPLICABLE, NOT_INSTALLED = "ok", "error", "n/a", "not installed"

@@ -1,8 +1,11 @@
-"""Hypervolume of a two-objective minimization front, the multi-objective score."""
+"""Hypervolume of a minimization front, the multi-objective score."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+
+import moocore
+import numpy as np
 
 
 def hypervolume_2d(points: Iterable[Sequence[float]], reference: Sequence[float]) -> float:
@@ -22,3 +25,15 @@ def hypervolume_2d(points: Iterable[Sequence[float]], reference: Sequence[float]
         right = front[i + 1][0] if i + 1 < len(front) else r1
         area += (right - f1) * (r2 - f2)
     return area
+
+
+def hypervolume(points: Sequence[Sequence[float]], reference: Sequence[float]) -> float:
+    """The exact hypervolume for any number of objectives: the staircase for two, moocore's
+    for more (fronts of a benchmark run are at most a few hundred points)."""
+    if len(reference) == 2:
+        return hypervolume_2d(points, reference)
+    ref = np.asarray(reference, dtype=float)
+    inside = [p for p in points if all(v < r for v, r in zip(p, ref))]
+    if not inside:
+        return 0.0
+    return float(moocore.hypervolume(np.asarray(inside, dtype=float), ref=ref))

@@ -7,18 +7,20 @@ B/results.json --out DIR``.
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bench.quality.harness import Results, Run
-from bench.quality.problems import Problem
+from bench.quality.problem import Problem
 from bench.quality.report import from_json
 
 
 def read_results(path: Path) -> Results:
     """One results.json; its ``sources`` name the file itself unless it was merged already."""
-    data = json.loads(path.read_text())
+    raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    data = json.loads(raw)
     results = from_json(data)
     if not results.sources:
         results.sources = [{"path": str(path), "command": data.get("command", "")}]

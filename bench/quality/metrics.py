@@ -17,27 +17,32 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.quality.hypervolume import hypervolume_2d
-from bench.quality.problems import Problem
+from bench.quality.hypervolume import hypervolume
+from bench.quality.problem import Problem
 from bench.quality.trials import Trial
 
 FRACTIONS = (0.25, 0.5, 1.0)
 
 
 def best_so_far(problem: Problem, trials: Sequence[Trial]) -> list[float]:
-    """Per trial: the best feasible objective value yet (single objective only)."""
+    """Per trial: the value of the recommendation yet (single objective only).
+
+    The recommendation is the best feasible trial observed; on a noisy problem it
+    is chosen by the observed values and scored by its noiseless one, so a lucky
+    draw of noise earns nothing.
+    """
     name = problem.objectives[0]
-    best = math.inf
+    observed, value = math.inf, math.inf
     out: list[float] = []
     for trial in trials:
-        if problem.feasible(trial.outcome):
-            best = min(best, trial.outcome[name])
-        if math.isinf(best):
+        if problem.feasible(trial.outcome) and trial.outcome[name] < observed:
+            observed, value = trial.outcome[name], trial.scored[name]
+        if math.isinf(observed):
             if problem.penalty is None:
                 raise ValueError(f"{problem.name}: an infeasible trial but no penalty")
             out.append(problem.penalty)
         else:
-            out.append(best)
+            out.append(value)
     return out
 
 
@@ -46,10 +51,12 @@ def hypervolume_so_far(problem: Problem, trials: Sequence[Trial]) -> list[float]
     assert problem.reference_point is not None
     points: list[list[float]] = []
     out: list[float] = []
+    current = 0.0
     for trial in trials:
         if problem.feasible(trial.outcome):
-            points.append([trial.outcome[n] for n in problem.objectives])
-        out.append(hypervolume_2d(points, problem.reference_point))
+            points.append([trial.scored[n] for n in problem.objectives])
+            current = hypervolume(points, problem.reference_point)
+        out.append(current)
     return out
 
 

@@ -1,78 +1,27 @@
-"""The problems every policy is judged on: space, objectives, budget and known optimum.
+"""The problems every policy is judged on: the classic seven and the broad suite.
 
-Only numpy, scikit-learn and the standard library are imported here, so an
-optimizer that lives in another virtualenv can import the problems too.
+The classic seven came first; ``bench.quality.suite`` adds the families of
+the broad suite (synthetic, BBOB, noisy, mixed, scikit-learn, constrained,
+multi-objective). Every problem belongs to one half of ``split.halves``,
+fixed before any default was chosen on the development half.
 Every objective is minimized.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from bench.quality import functions
+from bench.quality.problem import Constraint, Problem
 from bench.quality.real_task import SPACE as SVC_SPACE
 from bench.quality.real_task import svc_digits_error
-from bench.quality.space import Space
+from bench.quality.split import halves
 from bench.quality.trials import Outcome, Params
 
-
-@dataclass(frozen=True)
-class Constraint:
-    """An outcome constraint told as a metric, in the form Tunehub studies take."""
-
-    name: str
-    op: Literal["<=", ">="]
-    bound: float
-
-    def violation(self, value: float) -> float:
-        """How far ``value`` is on the wrong side of the bound (0 when satisfied)."""
-        gap = value - self.bound if self.op == "<=" else self.bound - value
-        return max(gap, 0.0)
-
-    def spec(self) -> dict[str, Any]:
-        return {"name": self.name, "op": self.op, "bound": self.bound}
-
-
-@dataclass(frozen=True)
-class Problem:
-    name: str
-    description: str
-    space: Space
-    objectives: tuple[str, ...]
-    budget: int
-    evaluate: Callable[[Params], Outcome]
-    optimum: float | None = None
-    """The known minimum; ``None`` measures regret against the best value of the run."""
-    constraints: tuple[Constraint, ...] = ()
-    penalty: float | None = None
-    """Objective value charged while no trial is feasible: the worst feasible value."""
-    reference_point: tuple[float, ...] | None = None
-    max_hypervolume: float | None = None
-
-    @property
-    def multi_objective(self) -> bool:
-        return len(self.objectives) > 1
-
-    def scaled_budget(self, scale: float) -> int:
-        return max(2, round(self.budget * scale))
-
-    def feasible(self, outcome: Mapping[str, float]) -> bool:
-        return all(c.violation(outcome[c.name]) == 0.0 for c in self.constraints)
-
-    def penalized(self, outcome: Mapping[str, float]) -> float:
-        """One loss for optimizers without constraint support: infeasible trials rank last.
-
-        An infeasible trial scores the problem's penalty (its worst feasible
-        value) plus its total violation, so less infeasible still ranks better.
-        """
-        value = outcome[self.objectives[0]]
-        if self.feasible(outcome):
-            return value
-        assert self.penalty is not None
-        return self.penalty + sum(c.violation(outcome[c.name]) for c in self.constraints)
+__all__ = ["Constraint", "Problem", "get_problem", "problem_names"]
 
 
 def _branin(p: Params) -> Outcome:
@@ -123,110 +72,129 @@ _BRANIN_SPACE = {
     "x2": {"type": "float", "low": 0.0, "high": 15.0, "log": False},
 }
 
-PROBLEMS: dict[str, Problem] = {
-    p.name: p
-    for p in (
-        Problem(
-            name="branin",
-            description="Branin-Hoo, 2-D",
-            space=_BRANIN_SPACE,
-            objectives=("f",),
-            budget=50,
-            evaluate=_branin,
-            optimum=functions.BRANIN_MIN,
-        ),
-        Problem(
-            name="hartmann6",
-            description="Hartmann, 6-D on [0, 1]^6",
-            space=_box([f"x{i}" for i in range(6)], 0.0, 1.0),
-            objectives=("f",),
-            budget=50,
-            evaluate=_hartmann6,
-            optimum=functions.HARTMANN6_MIN,
-        ),
-        Problem(
-            # [-5, 10] puts the optimum off the box's centre, which rewards no centre bias.
-            name="ackley10",
-            description="Ackley, 10-D on [-5, 10]^10",
-            space=_box([f"x{i}" for i in range(10)], -5.0, 10.0),
-            objectives=("f",),
-            budget=50,
-            evaluate=_ackley10,
-            optimum=0.0,
-        ),
-        Problem(
-            name="mixed",
-            description="synthetic float/int/log/categorical space with conditional children",
-            space={
-                "x": {"type": "float", "low": -5.0, "high": 5.0, "log": False},
-                "n": {"type": "int", "low": 1, "high": 64, "log": True},
-                "lr": {"type": "float", "low": 1e-5, "high": 1.0, "log": True},
-                "kind": {"type": "categorical", "choices": ["a", "b", "c"]},
-                "a_scale": {
-                    "type": "float",
-                    "low": 0.0,
-                    "high": 1.0,
-                    "log": False,
-                    "condition": {"kind": ["a"]},
-                },
-                "b_level": {
-                    "type": "int",
-                    "low": 0,
-                    "high": 10,
-                    "log": False,
-                    "condition": {"kind": ["b"]},
-                },
-                "b_mode": {
-                    "type": "categorical",
-                    "choices": ["u", "v"],
-                    "condition": {"kind": ["b"]},
-                },
+CLASSIC: tuple[Problem, ...] = (
+    Problem(
+        name="branin",
+        description="Branin-Hoo, 2-D",
+        space=_BRANIN_SPACE,
+        objectives=("f",),
+        budget=50,
+        evaluate=_branin,
+        optimum=functions.BRANIN_MIN,
+    ),
+    Problem(
+        name="hartmann6",
+        description="Hartmann, 6-D on [0, 1]^6",
+        space=_box([f"x{i}" for i in range(6)], 0.0, 1.0),
+        objectives=("f",),
+        budget=50,
+        evaluate=_hartmann6,
+        optimum=functions.HARTMANN6_MIN,
+    ),
+    Problem(
+        # [-5, 10] puts the optimum off the box's centre, which rewards no centre bias.
+        name="ackley10",
+        description="Ackley, 10-D on [-5, 10]^10",
+        space=_box([f"x{i}" for i in range(10)], -5.0, 10.0),
+        objectives=("f",),
+        budget=50,
+        evaluate=_ackley10,
+        optimum=0.0,
+    ),
+    Problem(
+        name="mixed",
+        description="synthetic float/int/log/categorical space with conditional children",
+        space={
+            "x": {"type": "float", "low": -5.0, "high": 5.0, "log": False},
+            "n": {"type": "int", "low": 1, "high": 64, "log": True},
+            "lr": {"type": "float", "low": 1e-5, "high": 1.0, "log": True},
+            "kind": {"type": "categorical", "choices": ["a", "b", "c"]},
+            "a_scale": {
+                "type": "float",
+                "low": 0.0,
+                "high": 1.0,
+                "log": False,
+                "condition": {"kind": ["a"]},
             },
-            objectives=("f",),
-            budget=60,
-            evaluate=_mixed,
-            optimum=0.0,
-        ),
-        Problem(
-            name="real",
-            description="SVC on sklearn digits, 3-fold CV error (optimum unknown)",
-            space=SVC_SPACE,
-            objectives=("error",),
-            budget=50,
-            evaluate=svc_digits_error,
-        ),
-        Problem(
-            # Feasible iff x1 + x2 + 2 sin(x1) >= 13 (a third of the box); all three
-            # unconstrained minima are infeasible. The optimum is SLSQP's from the best
-            # feasible point of a 4001^2 grid; the penalty is that grid's worst feasible value.
-            name="constrained",
-            description="Branin with c1 = 13 - x1 - x2 - 2 sin(x1) <= 0",
-            space=_BRANIN_SPACE,
-            objectives=("f",),
-            budget=50,
-            evaluate=_constrained_branin,
-            optimum=1.6018897806152026,
-            constraints=(Constraint("c1", "<=", 0.0),),
-            penalty=212.83543830382854,
-        ),
-        Problem(
-            # Reference point and maximum hypervolume as BoTorch publishes them for
-            # BraninCurrin; a 3000^2 grid's front reaches 59.32, just below.
-            name="branincurrin",
-            description="BraninCurrin on [0, 1]^2, both minimized; hypervolume w.r.t. (18, 6)",
-            space=_box(["x0", "x1"], 0.0, 1.0),
-            objectives=("f1", "f2"),
-            budget=50,
-            evaluate=_branin_currin,
-            reference_point=(18.0, 6.0),
-            max_hypervolume=59.36011874867746,
-        ),
-    )
-}
+            "b_level": {
+                "type": "int",
+                "low": 0,
+                "high": 10,
+                "log": False,
+                "condition": {"kind": ["b"]},
+            },
+            "b_mode": {
+                "type": "categorical",
+                "choices": ["u", "v"],
+                "condition": {"kind": ["b"]},
+            },
+        },
+        objectives=("f",),
+        budget=60,
+        evaluate=_mixed,
+        optimum=0.0,
+    ),
+    Problem(
+        name="real",
+        description="SVC on sklearn digits, 3-fold CV error (optimum unknown)",
+        space=SVC_SPACE,
+        objectives=("error",),
+        budget=50,
+        evaluate=svc_digits_error,
+    ),
+    Problem(
+        # Feasible iff x1 + x2 + 2 sin(x1) >= 13 (a third of the box); all three
+        # unconstrained minima are infeasible. The optimum is SLSQP's from the best
+        # feasible point of a 4001^2 grid; the penalty is that grid's worst feasible value.
+        name="constrained",
+        description="Branin with c1 = 13 - x1 - x2 - 2 sin(x1) <= 0",
+        space=_BRANIN_SPACE,
+        objectives=("f",),
+        budget=50,
+        evaluate=_constrained_branin,
+        optimum=1.6018897806152026,
+        constraints=(Constraint("c1", "<=", 0.0),),
+        penalty=212.83543830382854,
+    ),
+    Problem(
+        # Reference point and maximum hypervolume as BoTorch publishes them for
+        # BraninCurrin; a 3000^2 grid's front reaches 59.32, just below.
+        name="branincurrin",
+        description="BraninCurrin on [0, 1]^2, both minimized; hypervolume w.r.t. (18, 6)",
+        space=_box(["x0", "x1"], 0.0, 1.0),
+        objectives=("f1", "f2"),
+        budget=50,
+        evaluate=_branin_currin,
+        reference_point=(18.0, 6.0),
+        max_hypervolume=59.36011874867746,
+    ),
+)
+
+
+@functools.cache
+def _registry() -> dict[str, Problem]:
+    """Every problem by name, each with its half; built once per process (about 2 s: the
+    suite's functions are set up and their ranges measured)."""
+    from bench.quality.suite import all_problems
+
+    problems = [*CLASSIC, *all_problems()]
+    split = halves((p.name, p.family) for p in problems)
+    return {p.name: dataclasses.replace(p, half=split[p.name]) for p in problems}
+
+
+def problem_names() -> list[str]:
+    return list(_registry())
+
+
+def __getattr__(name: str) -> Any:
+    if name == "PROBLEMS":  # built on first use: importing this module stays light
+        return _registry()
+    raise AttributeError(name)
 
 
 def get_problem(name: str) -> Problem:
+    problems = _registry()
     try:
-        return PROBLEMS[name]
+        return problems[name]
     except KeyError:
-        raise ValueError(f"unknown problem {name!r}: choose from {sorted(PROBLEMS)}") from None
+        raise ValueError(f"unknown problem {name!r}: choose from {sorted(problems)}") from None

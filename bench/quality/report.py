@@ -17,8 +17,14 @@ from bench.quality.harness import Results, Run
 from bench.quality.metrics import FRACTIONS
 from bench.quality.plots import plot_problem
 from bench.quality.problems import get_problem
+from bench.quality.split import HALVES
+from bench.quality.standings import markdown as standings_markdown
+from bench.quality.standings import plot_profiles
 from bench.quality.summary import ProblemSummary, summarize
 from bench.quality.table import markdown
+
+SUBJECT = "tunehub-gp"
+"""The optimizer suite.md judges against every other one."""
 
 PACKAGES = (
     "tunehub",
@@ -26,6 +32,9 @@ PACKAGES = (
     "hyperopt",
     "ax-platform",
     "smac",
+    "cmaes",
+    "hebo",
+    "coco-experiment",
     "botorch",
     "torch",
     "scikit-learn",
@@ -40,6 +49,12 @@ def write_report(results: Results, out_dir: Path) -> dict[str, Path]:
     paths = {"json": out_dir / "results.json", "table": out_dir / "table.md"}
     paths["json"].write_text(json.dumps(_finite(to_json(results, summaries)), indent=1) + "\n")
     paths["table"].write_text(markdown(results, summaries))
+    paths["suite"] = out_dir / "suite.md"
+    paths["suite"].write_text(standings_markdown(summaries, results.optimizers, SUBJECT))
+    for half in HALVES:
+        if any(s.problem.half == half for s in summaries):
+            paths[f"profiles-{half}"] = out_dir / f"profiles-{half}.png"
+            plot_profiles(summaries, results.optimizers, half, str(paths[f"profiles-{half}"]))
     for summary in summaries:
         paths[summary.problem.name] = out_dir / f"{summary.problem.name}.png"
         plot_problem(summary, paths[summary.problem.name])

@@ -15,7 +15,7 @@ from bench.quality.metrics import (
     spread_at,
     trace,
 )
-from bench.quality.problems import Problem
+from bench.quality.problem import Problem
 
 
 @dataclass

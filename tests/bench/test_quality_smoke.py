@@ -32,6 +32,10 @@ def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "quality",
         "--problems",
         ",".join(PROBLEMS),
+        "--half",  # the classic problems are all in the development half
+        "development",
+        "--families",
+        "classic,synthetic",
         "--optimizers",
         ",".join(OPTIMIZERS),
         "--seeds",
@@ -65,6 +69,9 @@ def test_small_run_writes_json_table_and_plots(smoke_run: Path) -> None:
             assert f"| {problem} (budget {BUDGET}) | {optimizer} |" in table
         assert f"**{problem}**" in table
         assert (smoke_run / f"{problem}.png").stat().st_size > 0
+    suite = (smoke_run / "suite.md").read_text()  # the classic problems are all development
+    assert "## development, after 20 trials" in suite and "## held-out" not in suite
+    assert (smoke_run / "profiles-development.png").stat().st_size > 0
 
 
 def test_report_drawn_again_from_results_json_is_identical(smoke_run: Path, tmp_path: Path) -> None:

@@ -6,8 +6,9 @@ from collections.abc import Callable
 
 from bench.quality.optimizers.ax_peer import AxClient
 from bench.quality.optimizers.base import Context, Optimizer
+from bench.quality.optimizers.hebo_peer import HEBO
 from bench.quality.optimizers.hyperopt_peer import HyperoptTPE
-from bench.quality.optimizers.optuna_peer import optuna_gp, optuna_tpe
+from bench.quality.optimizers.optuna_peer import optuna_cmaes, optuna_gp, optuna_tpe
 from bench.quality.optimizers.random_search import RandomSearch
 from bench.quality.optimizers.smac_peer import SMAC
 from bench.quality.optimizers.tunehub_sdk import TunehubPolicy
@@ -17,9 +18,11 @@ __all__ = ["DEFAULT_OPTIMIZERS", "Context", "Optimizer", "get_optimizer", "known
 _PEERS: dict[str, Callable[[], Optimizer]] = {
     "optuna-gp": optuna_gp,
     "optuna-tpe": optuna_tpe,
+    "optuna-cmaes": optuna_cmaes,
     "hyperopt-tpe": HyperoptTPE,
     "ax": AxClient,
     "smac": SMAC,
+    "hebo": HEBO,
     "random": RandomSearch,
 }
 

@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from bench.quality.optimizers.base import Context, Optimizer
-from bench.quality.problems import Problem
+from bench.quality.problem import Problem
+from bench.quality.problem import recorder as problem_recorder
 from bench.quality.space import Space
-from bench.quality.trials import Recorder, Trial
+from bench.quality.trials import Trial
 
 
 class AxClient(Optimizer):
@@ -30,7 +31,7 @@ class AxClient(Optimizer):
             objective=", ".join(f"-{n}" for n in problem.objectives),
             outcome_constraints=[f"{c.name} {c.op} {c.bound}" for c in problem.constraints],
         )
-        recorder = Recorder(problem.space, problem.evaluate)
+        recorder = problem_recorder(problem, seed)
         while len(recorder.trials) < budget:
             for index, params in client.get_next_trials(max_trials=1).items():
                 outcome = recorder.evaluate(params)

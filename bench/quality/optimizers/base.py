@@ -7,7 +7,7 @@ import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.quality.problems import Problem
+from bench.quality.problem import Problem
 from bench.quality.trials import Trial
 
 

@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from bench.quality.optimizers.base import Context, Optimizer
-from bench.quality.problems import Problem
+from bench.quality.problem import Problem
+from bench.quality.problem import recorder as problem_recorder
 from bench.quality.space import Space
-from bench.quality.trials import Params, Recorder, Trial
+from bench.quality.trials import Params, Trial
 
 _BRANCH = "__branch__"
 
@@ -29,7 +30,7 @@ class HyperoptTPE(Optimizer):
         import numpy as np
         from hyperopt import STATUS_OK, Trials, fmin, tpe
 
-        recorder = Recorder(problem.space, problem.evaluate)
+        recorder = problem_recorder(problem, seed)
 
         def objective(sampled: Mapping[str, Any]) -> dict[str, Any]:
             outcome = recorder.evaluate(_flatten(problem.space, sampled))

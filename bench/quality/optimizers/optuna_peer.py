@@ -7,9 +7,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bench.quality.optimizers.base import Context, Optimizer
-from bench.quality.problems import Problem
+from bench.quality.problem import Problem
+from bench.quality.problem import recorder as problem_recorder
 from bench.quality.space import is_active, ordered_names
-from bench.quality.trials import Params, Recorder, Trial
+from bench.quality.trials import Params, Trial
 
 if TYPE_CHECKING:
     import optuna
@@ -30,11 +31,32 @@ def _tpe(seed: int) -> optuna.samplers.BaseSampler:
     return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True)
 
 
+def _cmaes(seed: int) -> optuna.samplers.BaseSampler:
+    import optuna
+
+    # Optuna's default for CMA-ES: parameters it cannot model (categoricals, and
+    # conditional ones) are drawn by its independent (random) sampler.
+    return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+
+
 class OptunaSampler(Optimizer):
-    def __init__(self, name: str, sampler: SamplerFactory, requires: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        name: str,
+        sampler: SamplerFactory,
+        requires: tuple[str, ...],
+        *,
+        single_unconstrained: bool = False,
+    ) -> None:
         self.name = name
         self.sampler = sampler
         self.requires = ("optuna", *requires)
+        self.single_unconstrained = single_unconstrained
+
+    def unsupported(self, problem: Problem) -> str | None:
+        if self.single_unconstrained and (problem.multi_objective or problem.constraints):
+            return f"{self.name} takes one objective without constraints"
+        return None
 
     def optimize(self, problem: Problem, seed: int, budget: int, context: Context) -> list[Trial]:
         import optuna
@@ -44,7 +66,7 @@ class OptunaSampler(Optimizer):
         study = optuna.create_study(
             directions=["minimize"] * len(problem.objectives), sampler=self.sampler(seed)
         )
-        recorder = Recorder(problem.space, problem.evaluate)
+        recorder = problem_recorder(problem, seed)
 
         def objective(trial: optuna.trial.Trial) -> float | tuple[float, ...]:
             outcome = recorder.evaluate(_suggest(problem, trial))
@@ -88,3 +110,7 @@ def optuna_gp() -> OptunaSampler:
 
 def optuna_tpe() -> OptunaSampler:
     return OptunaSampler("optuna-tpe", _tpe, ())
+
+
+def optuna_cmaes() -> OptunaSampler:
+    return OptunaSampler("optuna-cmaes", _cmaes, ("cmaes",), single_unconstrained=True)

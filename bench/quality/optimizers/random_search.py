@@ -5,9 +5,10 @@ from __future__ import annotations
 import random
 
 from bench.quality.optimizers.base import Context, Optimizer
-from bench.quality.problems import Problem
+from bench.quality.problem import Problem
+from bench.quality.problem import recorder as problem_recorder
 from bench.quality.space import sample
-from bench.quality.trials import Recorder, Trial
+from bench.quality.trials import Trial
 
 
 class RandomSearch(Optimizer):
@@ -17,7 +18,7 @@ class RandomSearch(Optimizer):
 
     def optimize(self, problem: Problem, seed: int, budget: int, context: Context) -> list[Trial]:
         rng = random.Random(f"{problem.name}:{seed}")
-        recorder = Recorder(problem.space, problem.evaluate)
+        recorder = problem_recorder(problem, seed)
         for _ in range(budget):
             recorder.evaluate(sample(problem.space, rng))
         return recorder.trials

@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from bench.quality.optimizers.base import Context, Optimizer
-from bench.quality.problems import Problem
+from bench.quality.problem import Problem
+from bench.quality.problem import recorder as problem_recorder
 from bench.quality.space import Space
-from bench.quality.trials import Recorder, Trial
+from bench.quality.trials import Trial
 
 
 class SMAC(Optimizer):
@@ -41,7 +42,7 @@ class SMAC(Optimizer):
             overwrite=True,
             logging_level=40,
         )
-        recorder = Recorder(problem.space, problem.evaluate)
+        recorder = problem_recorder(problem, seed)
         for _ in range(budget):
             info = smac.ask()
             outcome = recorder.evaluate(dict(info.config))

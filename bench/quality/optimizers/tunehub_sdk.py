@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from bench.quality.optimizers.base import Context, Optimizer
-from bench.quality.problems import Problem
-from bench.quality.trials import Recorder, Trial
+from bench.quality.problem import Problem
+from bench.quality.problem import recorder as problem_recorder
+from bench.quality.trials import Trial
 
 
 class TunehubPolicy(Optimizer):
@@ -28,7 +29,7 @@ class TunehubPolicy(Optimizer):
 
         if context.tunehub_url is None:
             raise RuntimeError("no Tunehub server was started for this run")
-        recorder = Recorder(problem.space, problem.evaluate)
+        recorder = problem_recorder(problem, seed)
         with tunehub.Client(context.tunehub_url) as client:
             study = client.create_study(
                 name=f"quality-{context.run_id}-{problem.name}-{self.name}-s{seed}",

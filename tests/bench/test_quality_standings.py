@@ -1,0 +1,67 @@
+"""The suite's verdicts follow from the runs: ranks, normalized regret, paired tests, halves."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from bench.quality.harness import OK, Results, Run
+from bench.quality.problems import get_problem
+from bench.quality.split import DEVELOPMENT, HELD_OUT
+from bench.quality.standings import Cell, compare, markdown, normalized, ranks, standings
+from bench.quality.summary import summarize
+from bench.quality.trials import Trial
+
+SEEDS = list(range(10))
+
+
+def _run(problem: str, optimizer: str, seed: int, values: list[float]) -> Run:
+    trials = [Trial({"x1": 0.0, "x2": 0.0}, {"f": v}, 0.0) for v in values]
+    return Run(problem, optimizer, seed, len(values), OK, trials=trials)
+
+
+def test_paired_comparisons_need_a_consistent_difference_over_seeds() -> None:
+    better = Cell("a", {s: 0.1 * (s + 1) for s in SEEDS})
+    worse = Cell("b", {s: 0.1 * (s + 1) + 1.0 for s in SEEDS})
+    assert compare(better, worse) == "win"
+    assert compare(worse, better) == "loss"
+    mixed = Cell("c", {s: 0.1 * (s + 1) + (0.5 if s % 2 else -0.5) for s in SEEDS})
+    assert compare(better, mixed) == "tie"
+    assert compare(better, better) == "tie"
+    five = Cell("d", {s: 0.1 * (s + 1) + 1.0 for s in range(5)})
+    assert compare(better, five) == "tie"  # five pairs can never reach p < 0.05 two-sided
+
+
+def test_ranks_share_ties_and_normalizing_by_random_reads_one_for_random() -> None:
+    row = {
+        "a": Cell("a", {0: 1.0}),
+        "b": Cell("b", {0: 1.0}),
+        "random": Cell("random", {0: 4.0}),
+    }
+    assert ranks(row) == {"a": 1.5, "b": 1.5, "random": 3.0}
+    assert normalized(row["a"], row["random"]) == pytest.approx(0.25)
+    assert normalized(row["random"], row["random"]) == 1.0
+
+
+def test_standings_report_the_held_out_half_first_with_its_own_problems() -> None:
+    held = dataclasses.replace(get_problem("branin"), name="h", half=HELD_OUT, family="x")
+    dev = dataclasses.replace(get_problem("branin"), name="d", half=DEVELOPMENT, family="x")
+    runs = []
+    for problem in ("h", "d"):
+        for seed in SEEDS:
+            gp_values = [5.0] * 10 + [0.4 + 0.001 * seed] * 40
+            runs.append(_run(problem, "tunehub-gp", seed, gp_values))
+            runs.append(_run(problem, "random", seed, [5.0] * 45 + [1.0 + 0.01 * seed] * 5))
+    results = Results([held, dev], ["tunehub-gp", "random"], SEEDS, 1.0, 1, runs, 0.0)
+    summaries = summarize(results)
+    order = [(s.half, s.trials) for s in standings(summaries, results.optimizers, "tunehub-gp")]
+    assert order == [(HELD_OUT, 20), (HELD_OUT, 50), (DEVELOPMENT, 20), (DEVELOPMENT, 50)]
+    final = standings(summaries, results.optimizers, "tunehub-gp")[1]
+    assert [s.problem.name for s in final.problems] == ["h"]
+    assert final.verdicts() == {"random": {"win": 1, "tie": 0, "loss": 0}}
+    assert final.against_best_peer() == (1, 1, [])
+    assert final.mean_ranks() == {"tunehub-gp": 1.0, "random": 2.0}
+    text = markdown(summaries, results.optimizers, "tunehub-gp")
+    assert text.index("## held-out, after 20 trials") < text.index("## development, after 20")
+    assert "Significantly worse than random on no problem." in text
