@@ -22,6 +22,8 @@ from bench.quality.report import write_report
 from bench.quality.split import HALVES
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "results" / "quality"
+JOURNAL = "runs.jsonl"
+"""Each run as it finishes, in ``--out``: what ``--resume`` reads back."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -45,6 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         problems = _selected(args.problems, args.families, args.half)
     except ValueError as error:
         parser.error(str(error))
+    args.out.mkdir(parents=True, exist_ok=True)
     results = run(
         problems,
         args.optimizers,
@@ -52,6 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         budget_scale=args.budget_scale,
         workers=args.workers,
         progress=lambda line: print(line, flush=True),
+        journal=args.out / JOURNAL,
+        resume=args.resume,
     )
     paths = write_report(results, args.out)
     print(paths["table"].read_text())
@@ -128,6 +133,12 @@ def _parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=2, help="parallel job processes (default: 2)"
     )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"(default: {DEFAULT_OUT})")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help=f"take the successful runs in --out's {JOURNAL} (every run is appended there as "
+        "it ends) as done, and run only the rest: an interrupted run goes on where it stopped",
+    )
     parser.add_argument(
         "--report-from",
         type=Path,

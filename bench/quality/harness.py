@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
+import math
 import multiprocessing
 import os
 import tempfile
@@ -109,6 +111,8 @@ def run(
     budget_scale: float = 1.0,
     workers: int = 2,
     progress: Callable[[str], None] = print,
+    journal: Path | None = None,
+    resume: bool = False,
 ) -> Results:
     """Every (problem, optimizer, seed) once, ``workers`` at a time; never raises for a run.
 
@@ -116,6 +120,10 @@ def run(
     only when a Tunehub optimizer is asked for, on SQLite in a temporary folder.
     Unless already set, this process's environment gets one BLAS/OpenMP thread,
     which the workers and the server inherit.
+
+    Each finished run is appended to ``journal`` (one JSON line) as it ends, so
+    an interrupted run loses nothing finished; with ``resume``, the journal's
+    successful runs at the same budget are taken as done and not run again.
     """
     started = time.perf_counter()
     problem_list = [get_problem(p) if isinstance(p, str) else p for p in problems]
@@ -124,6 +132,12 @@ def run(
     for variable in THREAD_VARIABLES:
         os.environ.setdefault(variable, "1")
     jobs, runs = _plan(problem_list, optimizer_list, seed_list, budget_scale)
+    if resume and journal is not None:
+        done = read_journal(journal)
+        kept = [j for j in jobs if _key(j) not in done]
+        runs.extend(done[_key(j)] for j in jobs if _key(j) in done)
+        progress(f"resuming: {len(jobs) - len(kept)} runs read back from {journal}")
+        jobs = kept
     for skipped in runs:
         progress(
             f"skip {skipped.problem} {skipped.optimizer} seed {skipped.seed}: "
@@ -133,7 +147,7 @@ def run(
         needs_server = any(isinstance(j.optimizer, TunehubPolicy) for j in jobs)
         with _server(Path(tmp), needs_server, workers, progress) as url:
             jobs = [replace(j, tunehub_url=url) for j in jobs]
-            runs.extend(_execute(jobs, workers, progress))
+            runs.extend(_execute(jobs, workers, progress, journal))
     grid = itertools.product(problem_list, optimizer_list, seed_list)
     order = {(p.name, o.name, s): i for i, (p, o, s) in enumerate(grid)}
     runs.sort(key=lambda r: order[(r.problem, r.optimizer, r.seed)])
@@ -197,7 +211,29 @@ def _server(
         yield url
 
 
-def _execute(jobs: list[Job], workers: int, progress: Callable[[str], None]) -> list[Run]:
+def _key(job: Job) -> tuple[str, str, int, int]:
+    return (job.problem.name, job.optimizer.name, job.seed, job.budget)
+
+
+def read_journal(path: Path) -> dict[tuple[str, str, int, int], Run]:
+    """The successful runs a journal holds, the last of each (problem, optimizer, seed, budget);
+    a line cut short by an interruption is skipped."""
+    out: dict[tuple[str, str, int, int], Run] = {}
+    if not path.exists():
+        return out
+    for line in path.read_text().splitlines():
+        try:
+            run = Run.from_json(json.loads(line))
+        except (ValueError, KeyError, TypeError):
+            continue
+        if run.status == OK:
+            out[(run.problem, run.optimizer, run.seed, run.budget)] = run
+    return out
+
+
+def _execute(
+    jobs: list[Job], workers: int, progress: Callable[[str], None], journal: Path | None = None
+) -> list[Run]:
     runs: list[Run] = []
     if not jobs:
         return runs
@@ -211,6 +247,9 @@ def _execute(jobs: list[Job], workers: int, progress: Callable[[str], None]) -> 
             except Exception as error:  # the worker process itself died
                 result = _settle(job, ERROR, _one_line(error))
             runs.append(result)
+            if journal is not None:
+                with journal.open("a") as log:
+                    log.write(json.dumps(finite(result.to_json())) + "\n")
             progress(f"[{done}/{len(jobs)}] {_describe(result)}")
     return runs
 
@@ -258,6 +297,17 @@ def _settle(
         trials or [],
         seconds,
     )
+
+
+def finite(value: Any) -> Any:
+    """NaN and infinities as null: JSON has no spelling for them."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
 
 
 def _describe(run: Run) -> str:

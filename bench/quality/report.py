@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import json
-import math
 import platform
 import sys
 from importlib import metadata
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.quality.harness import Results, Run
+from bench.quality.harness import finite as _finite
 from bench.quality.metrics import FRACTIONS
 from bench.quality.plots import plot_problem
 from bench.quality.problems import get_problem
@@ -173,14 +173,3 @@ def _cpus() -> int | None:
     import os
 
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-
-
-def _finite(value: Any) -> Any:
-    """NaN and infinities as null: JSON has no spelling for them."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value

@@ -130,3 +130,22 @@ def test_report_from_two_files_merges_their_runs(smoke_run: Path, tmp_path: Path
     paths[1].write_text(json.dumps(second))
     with pytest.raises(ValueError, match="different budget scales"):
         load_results(paths)
+
+
+def test_an_interrupted_run_resumes_from_its_journal_without_rerunning_finished_runs(
+    tmp_path: Path,
+) -> None:
+    common = ("--problems", "branin", "--optimizers", "random", "--budget-scale", "0.1")
+    run_bench("quality", *common, "--seeds", "2", "--out", str(tmp_path))
+    journal = (tmp_path / "runs.jsonl").read_text().splitlines()
+    assert sorted(json.loads(line)["seed"] for line in journal) == [0, 1]
+    with (tmp_path / "runs.jsonl").open("a") as log:
+        log.write('{"problem": "branin", "optim')  # a line cut short by a kill
+
+    again = run_bench("quality", *common, "--seeds", "3", "--out", str(tmp_path), "--resume")
+    assert "resuming: 2 runs read back" in again.stdout
+    assert "[1/1] branin random seed 2: ok" in again.stdout
+    runs = {r["seed"]: r for r in json.loads((tmp_path / "results.json").read_text())["runs"]}
+    assert sorted(runs) == [0, 1, 2]
+    first = [json.loads(line) for line in journal]
+    assert [runs[r["seed"]]["trials"] for r in first] == [r["trials"] for r in first]
