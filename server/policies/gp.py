@@ -50,7 +50,7 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import gpytorch
 import numpy as np
@@ -159,6 +159,16 @@ class GPOptions(BaseModel):
         description="Steps per restart; default 100 for the analytic LogEI, 30 for the "
         "Monte Carlo acquisitions.",
     )
+    kernel: Literal["matern-gamma", "botorch"] = Field(
+        default="matern-gamma",
+        description="Kernel of spaces without categoricals: Matern-5/2 with Gamma priors, or "
+        "BoTorch's default (RBF with dimension-scaled LogNormal lengthscale priors).",
+    )
+    output_warp: Literal["half-rank", "none"] = Field(
+        default="half-rank",
+        description="One objective: model it half-rank warped (the worse half mapped to normal "
+        "quantiles), or standardized only.",
+    )
     stopping: StoppingOptions = StoppingOptions()
 
 
@@ -211,10 +221,10 @@ class GPPolicy(Policy):
         local = len(data.ids) > options.max_points
         if local:
             data = _nearest(data, _anchors(data, len(view.spec.objectives)), options.max_points)
-        if len(view.spec.objectives) == 1:
+        if len(view.spec.objectives) == 1 and options.output_warp == "half-rank":
             data = _warped(data)
         fit = _fit(view, options, space, data, everything, n_completed=len(completed))
-        model = gp_model.build_model(space, data.x, data.y)
+        model = gp_model.build_model(space, data.x, data.y, options.kernel)
         if not gp_model.load_hypers(model, fit.hypers):  # stored for another kind of model
             fit = _fit(view, options, space, data, (), n_completed=len(completed))
             gp_model.load_hypers(model, fit.hypers)
@@ -396,12 +406,18 @@ def _fit(
     fit_seed = _stream_seed(view.seed, 2**40 + n_completed)
     start_key = hash(json.dumps(start, sort_keys=True))
     data_key = hashlib.sha256(data.x.numpy().tobytes() + data.y.numpy().tobytes()).hexdigest()
-    structure = (space.dims, tuple(space.cat_dims), tuple(space.discrete_dims), space.gates)
+    structure = (
+        space.dims,
+        tuple(space.cat_dims),
+        tuple(space.discrete_dims),
+        space.gates,
+        options.kernel,
+    )
     key = (view.study_id, data_key, structure, start_key, fresh, fit_seed, options.fit_maxiter)
     hypers = _fit_cache.get(key)
     if hypers is None:
         torch.manual_seed(fit_seed)
-        model = gp_model.build_model(space, data.x, data.y)
+        model = gp_model.build_model(space, data.x, data.y, options.kernel)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             hypers = gp_model.fit(model, start, maxiter=options.fit_maxiter, fresh=fresh)

@@ -205,8 +205,12 @@ class ImputeInactive(InputTransform, torch.nn.Module):  # type: ignore[misc]
         return isinstance(other, ImputeInactive) and other.space is self.space
 
 
-def build_model(space: ModelSpace, x: Tensor, y: Tensor) -> Model:
-    """An unfitted GP of ``y`` (``(n, m)``, outputs modelled independently) on ``x``."""
+def build_model(space: ModelSpace, x: Tensor, y: Tensor, kernel: str = "matern-gamma") -> Model:
+    """An unfitted GP of ``y`` (``(n, m)``, outputs modelled independently) on ``x``.
+
+    ``kernel`` (floats-only spaces): ``matern-gamma``, or ``botorch`` for BoTorch's default,
+    an RBF kernel with the dimension-scaled LogNormal lengthscale prior (Hvarfner et al., 2024).
+    """
     transform = ImputeInactive(space) if space.gates else None
     outcome = Standardize(m=y.shape[-1])
     batch = torch.Size([y.shape[-1]]) if y.shape[-1] > 1 else torch.Size()
@@ -223,7 +227,11 @@ def build_model(space: ModelSpace, x: Tensor, y: Tensor) -> Model:
         x,
         y,
         likelihood=_likelihood(batch),
-        covar_module=get_matern_kernel_with_gamma_prior(x.shape[-1], batch_shape=batch),
+        covar_module=(
+            get_matern_kernel_with_gamma_prior(x.shape[-1], batch_shape=batch)
+            if kernel == "matern-gamma"
+            else None  # BoTorch's default
+        ),
         outcome_transform=outcome,
         input_transform=transform,
     )

@@ -288,3 +288,32 @@ def test_the_last_acquisition_restart_starts_at_the_incumbent() -> None:
     assert starts.shape == (4, 1, 2)
     assert torch.equal(starts[-1, 0], incumbent)
     assert not any(torch.equal(s[0], incumbent) for s in starts[:-1])
+
+
+@pytest.mark.parametrize(
+    ("options", "lengthscale"),
+    [({"kernel": "botorch"}, "rbf"), ({"output_warp": "none"}, "matern")],
+)
+def test_the_kernel_and_output_warp_options_change_the_model_and_still_converge(
+    options: dict[str, Any], lengthscale: str
+) -> None:
+    study = Snapshot(spec(policy={"name": "gp", "options": {**FAST, **options}}))
+    study.run(bowl, 20)
+    hypers = study.trials[-1].meta["hypers"] if study.trials[-1].meta else {}
+    assert any("lengthscale" in name for name in hypers)
+    kernel_names = [n for n in hypers if "lengthscale" in n]
+    assert ("base_kernel" in kernel_names[0]) == (lengthscale == "matern")
+    best = min(t.values["f"] for t in study.trials if t.values)
+    assert best < 0.01
+
+
+def test_output_warp_none_models_the_values_as_they_are() -> None:
+    study = Snapshot(spec())
+    study.run(lambda p: {"f": 1000.0 if p["x"] > 0.8 else bowl(p)["f"]}, 8)
+    completed = [t for t in study.trials if t.values]
+    space = gp_model.ModelSpace(SpaceEncoder(study.spec.space))
+    data = gp._training_data(study.spec, space, completed)
+    assert not torch.equal(gp._warped(data).y, data.y)
+    assert gp.GPOptions(output_warp="none").output_warp == "none"
+    with pytest.raises(ValueError, match="output_warp"):
+        gp.GPOptions(output_warp="log")  # type: ignore[arg-type]

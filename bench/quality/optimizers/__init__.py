@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from bench.quality.optimizers.ax_peer import AxClient
@@ -32,13 +33,25 @@ DEFAULT_OPTIMIZERS = ("tunehub-gp", *_PEERS)
 
 
 def known_optimizers() -> list[str]:
-    return [f"{TUNEHUB_PREFIX}<policy>", *_PEERS]
+    return [f"{TUNEHUB_PREFIX}<policy>[+option=value...]", *_PEERS]
 
 
 def get_optimizer(name: str) -> Optimizer:
-    """``tunehub-<policy>`` runs that server policy; other names are the peers above."""
+    """``tunehub-<policy>`` runs that server policy, ``tunehub-gp+n_init=10`` with policy
+    options (values read as JSON where they parse, else as strings); other names are the
+    peers above."""
     if name.startswith(TUNEHUB_PREFIX) and len(name) > len(TUNEHUB_PREFIX):
-        return TunehubPolicy(name.removeprefix(TUNEHUB_PREFIX))
+        policy, *settings = name.removeprefix(TUNEHUB_PREFIX).split("+")
+        options = {}
+        for setting in settings:
+            key, sep, text = setting.partition("=")
+            if not sep or not key:
+                raise ValueError(f"{name!r}: write policy options as +option=value")
+            try:
+                options[key] = json.loads(text)
+            except ValueError:
+                options[key] = text
+        return TunehubPolicy(policy, options, name=name)
     try:
         return _PEERS[name]()
     except KeyError:

@@ -18,10 +18,12 @@ class TunehubPolicy(Optimizer):
     run the policy, so the benchmark judges what they get.
     """
 
-    def __init__(self, policy: str, options: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, policy: str, options: Mapping[str, Any] | None = None, *, name: str | None = None
+    ) -> None:
         self.policy = policy
         self.options = dict(options or {})
-        self.name = f"tunehub-{policy}"
+        self.name = name or f"tunehub-{policy}"
         self.requires = ("tunehub",)
 
     def optimize(self, problem: Problem, seed: int, budget: int, context: Context) -> list[Trial]:
@@ -32,7 +34,9 @@ class TunehubPolicy(Optimizer):
         recorder = problem_recorder(problem, seed)
         with tunehub.Client(context.tunehub_url) as client:
             study = client.create_study(
-                name=f"quality-{context.run_id}-{problem.name}-{self.name}-s{seed}",
+                name=f"quality-{context.run_id}-{problem.name}-{self.name}-s{seed}".replace(
+                    "=", ":"
+                ),
                 space=problem.space,
                 objectives=[{"name": n, "direction": "minimize"} for n in problem.objectives],
                 policy=self.policy,
