@@ -12,19 +12,45 @@ import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bench.quality.harness import Results, Run
+from bench.quality.harness import Results, Run, read_journal
 from bench.quality.problem import Problem
+from bench.quality.problems import get_problem
 from bench.quality.report import from_json
 
 
 def read_results(path: Path) -> Results:
-    """One results.json; its ``sources`` name the file itself unless it was merged already."""
+    """One results.json (or .json.gz), or a run's journal (runs.jsonl, finished or not);
+    its ``sources`` name the file itself unless it was merged already."""
+    if path.name.endswith(".jsonl"):
+        return _from_journal(path)
     raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
     data = json.loads(raw)
     results = from_json(data)
     if not results.sources:
         results.sources = [{"path": str(path), "command": data.get("command", "")}]
     return results
+
+
+def _from_journal(path: Path) -> Results:
+    """The successful runs of a journal, at budget scale 1 (a journal of another scale is
+    refused: its budgets would not compare)."""
+    runs = list(read_journal(path).values())
+    if not runs:
+        raise ValueError(f"{path}: no finished run")
+    problems = {r.problem: get_problem(r.problem) for r in runs}
+    odd = sorted({r.problem for r in runs if r.budget != problems[r.problem].budget})
+    if odd:
+        raise ValueError(f"{path}: runs of {odd} are not at their full budget")
+    return Results(
+        problems=list(problems.values()),
+        optimizers=list(dict.fromkeys(r.optimizer for r in runs)),
+        seeds=sorted({r.seed for r in runs}),
+        budget_scale=1.0,
+        workers=0,
+        runs=runs,
+        seconds=round(sum(r.seconds for r in runs), 1),
+        sources=[{"path": str(path), "command": "journal"}],
+    )
 
 
 def load_results(paths: Sequence[Path], progress: Callable[[str], None] = print) -> Results:

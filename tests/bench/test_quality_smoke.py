@@ -149,3 +149,27 @@ def test_an_interrupted_run_resumes_from_its_journal_without_rerunning_finished_
     assert sorted(runs) == [0, 1, 2]
     first = [json.loads(line) for line in journal]
     assert [runs[r["seed"]]["trials"] for r in first] == [r["trials"] for r in first]
+
+
+def test_a_journal_of_an_unfinished_run_can_be_reported(tmp_path: Path) -> None:
+    run_bench(
+        "quality",
+        "--problems",
+        "branin",
+        "--optimizers",
+        "random",
+        "--seeds",
+        "2",
+        "--out",
+        str(tmp_path / "run"),
+    )
+    (tmp_path / "run" / "results.json").unlink()  # as if the run had been stopped
+    run_bench(
+        "quality",
+        "--report-from",
+        str(tmp_path / "run" / "runs.jsonl"),
+        "--out",
+        str(tmp_path / "report"),
+    )
+    table = (tmp_path / "report" / "table.md").read_text()
+    assert "| branin (budget 50) | random |" in table and "| 2/2 |" in table
