@@ -54,8 +54,32 @@ def _from_journal(path: Path) -> Results:
 
 
 def load_results(paths: Sequence[Path], progress: Callable[[str], None] = print) -> Results:
-    """The files' runs merged; see ``merge``."""
-    return merge([read_results(p) for p in paths], [str(p) for p in paths], progress)
+    """The files' runs merged; see ``merge``.
+
+    ``PATH@LABEL`` renames the Tunehub optimizers of that file to ``tunehub-<policy>@LABEL``,
+    so two versions of a policy's code, run apart under the same name, are compared side by
+    side.
+    """
+    parts = []
+    for path in paths:
+        file, sep, label = str(path).rpartition("@") if "@" in path.name else ("", "", "")
+        results = read_results(Path(file) if sep else path)
+        if sep:
+            results = labelled(results, label)
+        parts.append(results)
+    return merge(parts, [str(p) for p in paths], progress)
+
+
+def labelled(results: Results, label: str) -> Results:
+    """``results`` with every ``tunehub-*`` optimizer renamed ``<name>@<label>``."""
+
+    def rename(name: str) -> str:
+        return f"{name}@{label}" if name.startswith("tunehub-") else name
+
+    for run in results.runs:
+        run.optimizer = rename(run.optimizer)
+    results.optimizers = [rename(o) for o in results.optimizers]
+    return results
 
 
 def merge(

@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 
 from bench.quality.harness import OK, Results, Run
+from bench.quality.merge import labelled
 from bench.quality.problems import get_problem
 from bench.quality.split import DEVELOPMENT, HELD_OUT
 from bench.quality.standings import Cell, compare, markdown, normalized, ranks, standings
@@ -65,3 +66,11 @@ def test_standings_report_the_held_out_half_first_with_its_own_problems() -> Non
     text = markdown(summaries, results.optimizers, "tunehub-gp")
     assert text.index("## held-out, after 20 trials") < text.index("## development, after 20")
     assert "Significantly worse than random on no problem." in text
+
+
+def test_a_label_tells_two_versions_of_a_policy_apart_and_leaves_peers_alone() -> None:
+    runs = [_run("branin", "tunehub-gp", 0, [1.0]), _run("branin", "random", 0, [2.0])]
+    results = Results([get_problem("branin")], ["tunehub-gp", "random"], [0], 1.0, 1, runs, 0.0)
+    out = labelled(results, "before")
+    assert out.optimizers == ["tunehub-gp@before", "random"]
+    assert [r.optimizer for r in out.runs] == ["tunehub-gp@before", "random"]
