@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.quality.harness import run
-from bench.quality.merge import load_results
+from bench.quality.merge import archive, load_results
 from bench.quality.optimizers import DEFAULT_OPTIMIZERS, known_optimizers
 from bench.quality.problems import get_problem, problem_names
 from bench.quality.report import write_report
@@ -39,6 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             results = load_results(args.report_from, progress=lambda line: print(line, flush=True))
         except (OSError, ValueError, KeyError) as error:
             parser.error(f"--report-from: {type(error).__name__}: {error}")
+        if args.archive:
+            archive(results, args.archive)
+            print(f"archived {len(results.runs)} runs in {args.archive}")
         paths = write_report(results, args.out)
         print(paths["table"].read_text())
         print(f"wrote {args.out} from {len(args.report_from)} results file(s)")
@@ -133,6 +136,14 @@ def _parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=2, help="parallel job processes (default: 2)"
     )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"(default: {DEFAULT_OUT})")
+    parser.add_argument(
+        "--archive",
+        type=Path,
+        metavar="JOURNAL_GZ",
+        help="with --report-from: also write the merged runs there as a compressed journal "
+        "without parameters (what the scores need, a quarter of the size), "
+        "which --report-from reads back",
+    )
     parser.add_argument(
         "--resume",
         action="store_true",

@@ -7,6 +7,7 @@ Other benches reuse this: ``run(problems, optimizers, seeds)`` gives
 from __future__ import annotations
 
 import contextlib
+import gzip
 import itertools
 import json
 import math
@@ -217,11 +218,13 @@ def _key(job: Job) -> tuple[str, str, int, int]:
 
 def read_journal(path: Path) -> dict[tuple[str, str, int, int], Run]:
     """The successful runs a journal holds, the last of each (problem, optimizer, seed, budget);
-    a line cut short by an interruption is skipped."""
+    a line cut short by an interruption is skipped. A ``.jsonl.gz`` is read compressed."""
     out: dict[tuple[str, str, int, int], Run] = {}
     if not path.exists():
         return out
-    for line in path.read_text().splitlines():
+    raw = path.read_bytes()
+    text = (gzip.decompress(raw) if path.suffix == ".gz" else raw).decode()
+    for line in text.splitlines():
         try:
             run = Run.from_json(json.loads(line))
         except (ValueError, KeyError, TypeError):

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bench.quality.harness import Results, Run, read_journal
+from bench.quality.harness import OK, Results, Run, finite, read_journal
 from bench.quality.problem import Problem
 from bench.quality.problems import get_problem
 from bench.quality.report import from_json
@@ -21,7 +21,7 @@ from bench.quality.report import from_json
 def read_results(path: Path) -> Results:
     """One results.json (or .json.gz), or a run's journal (runs.jsonl, finished or not);
     its ``sources`` name the file itself unless it was merged already."""
-    if path.name.endswith(".jsonl"):
+    if path.name.endswith((".jsonl", ".jsonl.gz")):
         return _from_journal(path)
     raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
     data = json.loads(raw)
@@ -145,3 +145,20 @@ def _check_budgets(results: Results) -> None:
                 f"{run.problem} {run.optimizer} seed {run.seed} ran with a budget of "
                 f"{run.budget}, but {run.problem} now has {expected} at this budget scale"
             )
+
+
+def archive(results: Results, path: Path) -> None:
+    """The successful runs as a gzip journal, parameters dropped and times kept to the
+    millisecond: everything a score is computed from, for storing results in the repository."""
+    lines = []
+    for run in results.runs:
+        if run.status != OK:
+            continue
+        data = finite(run.to_json())
+        data["seconds"] = round(run.seconds, 3)
+        for trial in data["trials"]:
+            trial["params"] = {}
+            trial["seconds"] = round(trial["seconds"], 3)
+        lines.append(json.dumps(data, separators=(",", ":")))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0))

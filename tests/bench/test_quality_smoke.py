@@ -151,25 +151,25 @@ def test_an_interrupted_run_resumes_from_its_journal_without_rerunning_finished_
     assert [runs[r["seed"]]["trials"] for r in first] == [r["trials"] for r in first]
 
 
-def test_a_journal_of_an_unfinished_run_can_be_reported(tmp_path: Path) -> None:
-    run_bench(
-        "quality",
-        "--problems",
-        "branin",
-        "--optimizers",
-        "random",
-        "--seeds",
-        "2",
-        "--out",
-        str(tmp_path / "run"),
-    )
-    (tmp_path / "run" / "results.json").unlink()  # as if the run had been stopped
-    run_bench(
+def test_a_journal_of_an_unfinished_run_can_be_reported_and_archived(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    common = ("--problems", "branin", "--optimizers", "random", "--seeds", "2")
+    run_bench("quality", *common, "--out", str(run))
+    (run / "results.json").unlink()  # as if the run had been stopped
+    archived = tmp_path / "kept.jsonl.gz"
+    report = tmp_path / "report"
+    done = run_bench(
         "quality",
         "--report-from",
-        str(tmp_path / "run" / "runs.jsonl"),
+        str(run / "runs.jsonl"),
+        "--archive",
+        str(archived),
         "--out",
-        str(tmp_path / "report"),
+        str(report),
     )
-    table = (tmp_path / "report" / "table.md").read_text()
+    assert f"archived 2 runs in {archived}" in done.stdout
+    table = (report / "table.md").read_text()
     assert "| branin (budget 50) | random |" in table and "| 2/2 |" in table
+    run_bench("quality", "--report-from", str(archived), "--out", str(tmp_path / "again"))
+    assert (tmp_path / "again" / "suite.md").read_text() == (report / "suite.md").read_text()
+    assert archived.stat().st_size < (run / "runs.jsonl").stat().st_size / 2
