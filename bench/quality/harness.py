@@ -139,7 +139,7 @@ def run(
         runs.extend(done[_key(j)] for j in jobs if _key(j) in done)
         progress(f"resuming: {len(jobs) - len(kept)} runs read back from {journal}")
         jobs = kept
-    for skipped in runs:
+    for skipped in (r for r in runs if r.status != OK):
         progress(
             f"skip {skipped.problem} {skipped.optimizer} seed {skipped.seed}: "
             f"{skipped.status}: {skipped.message}"
