@@ -206,7 +206,9 @@ def markdown(summaries: Sequence[ProblemSummary], optimizers: Sequence[str], sub
         "hypervolume gap). Family cells: geometric mean over the family's problems of the "
         f"median regret normalized by {BASELINE}'s (below 1 beats it) / mean rank by median "
         f"regret (1 is best). Win/tie/loss: `{subject}` against each optimizer, paired over "
-        f"seeds, two-sided Wilcoxon signed-rank at {ALPHA}.",
+        f"seeds, two-sided Wilcoxon signed-rank at {ALPHA}: with five or fewer common seeds "
+        "no difference can be significant (the smallest p-value is 0.0625), so every such "
+        "verdict is a tie and the share against the best peer says nothing yet.",
     ]
     for standing in standings(summaries, optimizers, subject):
         lines += ["", f"## {standing.half}, after {standing.trials} trials", ""]
