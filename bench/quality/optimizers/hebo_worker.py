@@ -71,7 +71,6 @@ def main() -> None:
     sys.stdout = sys.stderr
 
     import numpy as np
-    import pandas as pd
     import torch
     from hebo.design_space.design_space import DesignSpace
     from hebo.optimizers.hebo import HEBO
@@ -95,7 +94,6 @@ def main() -> None:
             reply = {"ok": True}
         replies.write(json.dumps(reply) + "\n")
         replies.flush()
-    del pd
 
 
 if __name__ == "__main__":
