@@ -15,6 +15,7 @@ regret, or for several objectives its hypervolume gap. Per problem:
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 from collections.abc import Sequence
@@ -100,17 +101,20 @@ class Standing:
     optimizers: list[str]
     subject: str
 
+    @functools.cached_property
     def rows(self) -> list[tuple[ProblemSummary, dict[str, Cell]]]:
+        """Each problem with its cells, read once: every table below is drawn from them."""
         return [(s, cells(s, self.trials)) for s in self.problems]
 
     def family_table(self) -> list[str]:
         """Per family: mean normalized regret and mean rank of each optimizer."""
-        rows = self.rows()
+        rows = self.rows
         families = sorted({s.problem.family for s, _ in rows})
         head = "| family (problems) | " + " | ".join(self.optimizers) + " |"
         lines = [head, "|---|" + "---|" * len(self.optimizers)]
         for family in [*families, "all"]:
             chosen = [(s, r) for s, r in rows if family in ("all", s.problem.family)]
+            ranked = [ranks(r) for _, r in chosen]
             out = []
             for name in self.optimizers:
                 norms = [
@@ -118,7 +122,7 @@ class Standing:
                     for _, r in chosen
                     if name in r and (v := normalized(r[name], r.get(BASELINE))) is not None
                 ]
-                rank = [ranks(r)[name] for _, r in chosen if name in r]
+                rank = [order[name] for order in ranked if name in order]
                 out.append(_pair(norms, rank))
             label = "**all**" if family == "all" else family
             lines.append(f"| {label} ({len(chosen)}) | " + " | ".join(out) + " |")
@@ -127,7 +131,7 @@ class Standing:
     def mean_ranks(self) -> dict[str, float]:
         """Mean rank over the problems every listed optimizer ran (n/a excluded per problem)."""
         collected: dict[str, list[float]] = {n: [] for n in self.optimizers}
-        for _, row in self.rows():
+        for _, row in self.rows:
             for name, rank in ranks(row).items():
                 if name in collected:
                     collected[name].append(rank)
@@ -136,7 +140,7 @@ class Standing:
     def verdicts(self) -> dict[str, dict[str, int]]:
         """The subject's win/tie/loss count against each other optimizer."""
         out: dict[str, dict[str, int]] = {}
-        for _, row in self.rows():
+        for _, row in self.rows:
             if self.subject not in row:
                 continue
             for name, cell in row.items():
@@ -150,7 +154,7 @@ class Standing:
         """How many problems the subject is at least as good as the best peer on (a win or a
         tie against the peer with the best median), of how many, and the ones it is not."""
         held, total, lost = 0, 0, []
-        for summary, row in self.rows():
+        for summary, row in self.rows:
             peers = [c for n, c in row.items() if n != self.subject]
             if self.subject not in row or not peers:
                 continue
@@ -165,7 +169,7 @@ class Standing:
     def worse_than_baseline(self) -> list[str]:
         return [
             s.problem.name
-            for s, row in self.rows()
+            for s, row in self.rows
             if self.subject in row
             and BASELINE in row
             and compare(row[self.subject], row[BASELINE]) == "loss"
