@@ -32,15 +32,12 @@ def read_results(path: Path) -> Results:
 
 
 def _from_journal(path: Path) -> Results:
-    """The successful runs of a journal, at budget scale 1 (a journal of another scale is
-    refused: its budgets would not compare)."""
+    """The successful runs of a journal, at budget scale 1 (``merge`` refuses runs of
+    another scale: their budgets would not compare)."""
     runs = list(read_journal(path).values())
     if not runs:
         raise ValueError(f"{path}: no finished run")
     problems = {r.problem: get_problem(r.problem) for r in runs}
-    odd = sorted({r.problem for r in runs if r.budget != problems[r.problem].budget})
-    if odd:
-        raise ValueError(f"{path}: runs of {odd} are not at their full budget")
     return Results(
         problems=list(problems.values()),
         optimizers=list(dict.fromkeys(r.optimizer for r in runs)),

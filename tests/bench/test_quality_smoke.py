@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ import pytest
 
 from bench.quality.merge import load_results
 from bench.quality.report import write_report
-from tests.support.bench import run_bench
+from tests.support.bench import ROOT, run_bench
 
 PROBLEMS = ("branin", "constrained", "branincurrin")
 OPTIMIZERS = ("tunehub-sobol", "random", "optuna-tpe")
@@ -149,6 +151,17 @@ def test_an_interrupted_run_resumes_from_its_journal_without_rerunning_finished_
     assert sorted(runs) == [0, 1, 2]
     first = [json.loads(line) for line in journal]
     assert [runs[r["seed"]]["trials"] for r in first] == [r["trials"] for r in first]
+
+    # a journal at a reduced budget is not reported as if it were the full one
+    refused = subprocess.run(
+        [sys.executable, "-m", "bench.quality", "--report-from", str(tmp_path / "runs.jsonl")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode == 2
+    assert "ran with a budget of 5, but branin now has 50" in refused.stderr
 
 
 def test_a_journal_of_an_unfinished_run_can_be_reported_and_archived(tmp_path: Path) -> None:
