@@ -186,12 +186,6 @@ def problem_names() -> list[str]:
     return list(_registry())
 
 
-def __getattr__(name: str) -> Any:
-    if name == "PROBLEMS":  # built on first use: importing this module stays light
-        return _registry()
-    raise AttributeError(name)
-
-
 def get_problem(name: str) -> Problem:
     problems = _registry()
     try:

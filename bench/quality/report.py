@@ -12,8 +12,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench.quality.harness import Results, Run
-from bench.quality.harness import finite as _finite
+from bench.quality.harness import Results, Run, finite
 from bench.quality.metrics import FRACTIONS
 from bench.quality.plots import plot_problem
 from bench.quality.problems import get_problem
@@ -47,7 +46,7 @@ def write_report(results: Results, out_dir: Path) -> dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     summaries = summarize(results)
     paths = {"json": out_dir / "results.json", "table": out_dir / "table.md"}
-    paths["json"].write_text(json.dumps(_finite(to_json(results, summaries)), indent=1) + "\n")
+    paths["json"].write_text(json.dumps(finite(to_json(results, summaries)), indent=1) + "\n")
     paths["table"].write_text(markdown(results, summaries))
     paths["suite"] = out_dir / "suite.md"
     paths["suite"].write_text(standings_markdown(summaries, results.optimizers, SUBJECT))

@@ -6,13 +6,13 @@ trial it would recommend (``metrics.best_so_far``), so chasing noise is not rewa
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from bench.quality.problem import Problem
-from bench.quality.suite.functions import OnCoordinates, box_space, value_range
-from bench.quality.suite.synthetic import function_of
+from bench.quality.suite.functions import value_range
+from bench.quality.suite.synthetic import function_of, on_box
 
-BUDGET = 50
 LEVELS = (0.01, 0.05, 0.10)
 """Noise standard deviations as fractions of the function's range (``value_range``)."""
 
@@ -28,20 +28,9 @@ def problems() -> list[Problem]:
     out = []
     for base, cls, kwargs in BASES:
         function = function_of(cls, kwargs)
-        names = tuple(f"x{i}" for i in range(function.dim))
         for level in LEVELS:
             percent = round(100 * level)
-            out.append(
-                Problem(
-                    name=f"noisy-{base}-{percent}pct",
-                    description=f"BoTorch {cls}, {function.dim}-D, noise sd {percent}% of range",
-                    space=box_space(names, function.bounds),
-                    objectives=("f",),
-                    budget=BUDGET,
-                    evaluate=OnCoordinates(function, names),
-                    optimum=function.optimum,
-                    family="noisy",
-                    noise_sd=level * value_range(function),
-                )
-            )
+            description = f"BoTorch {cls}, {function.dim}-D, noise sd {percent}% of range"
+            noiseless = on_box(f"noisy-{base}-{percent}pct", function, description, "noisy")
+            out.append(dataclasses.replace(noiseless, noise_sd=level * value_range(function)))
     return out

@@ -39,21 +39,25 @@ def function_of(cls: str, kwargs: dict[str, Any]) -> BotorchFunction:
     return BotorchFunction(cls, tuple(sorted(kwargs.items())))
 
 
+def on_box(name: str, function: BotorchFunction, description: str, family: str) -> Problem:
+    """``function`` minimized over its published box, its coordinates named ``x0 .. x<d-1>``."""
+    names = tuple(f"x{i}" for i in range(function.dim))
+    return Problem(
+        name=name,
+        description=description,
+        space=box_space(names, function.bounds),
+        objectives=("f",),
+        budget=BUDGET,
+        evaluate=OnCoordinates(function, names),
+        optimum=function.optimum,
+        family=family,
+    )
+
+
 def problems() -> list[Problem]:
     out = []
     for name, cls, kwargs in FUNCTIONS:
         function = function_of(cls, kwargs)
-        names = tuple(f"x{i}" for i in range(function.dim))
-        out.append(
-            Problem(
-                name=name,
-                description=f"BoTorch {cls}, {function.dim}-D on its published box",
-                space=box_space(names, function.bounds),
-                objectives=("f",),
-                budget=BUDGET,
-                evaluate=OnCoordinates(function, names),
-                optimum=function.optimum,
-                family="synthetic",
-            )
-        )
+        description = f"BoTorch {cls}, {function.dim}-D on its published box"
+        out.append(on_box(name, function, description, "synthetic"))
     return out
