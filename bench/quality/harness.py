@@ -1,4 +1,4 @@
-"""Problems x optimizers x seeds, each run in a worker process, against one live server.
+"""Problems x optimizers x seeds, each run in a worker process, each against its own live server.
 
 Other benches reuse this: ``run(problems, optimizers, seeds)`` gives
 ``Results``, and ``bench.quality.report.write_report`` writes them out.
@@ -20,7 +20,7 @@ import uuid
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +101,6 @@ class Job:
     budget: int
     run_id: str
     """Unique per harness run, so study names never collide."""
-    tunehub_url: str | None = None
 
 
 def run(
@@ -117,8 +116,12 @@ def run(
 ) -> Results:
     """Every (problem, optimizer, seed) once, ``workers`` at a time; never raises for a run.
 
-    Seeds are the same numbers for every optimizer. A Tunehub server is started
-    only when a Tunehub optimizer is asked for, on SQLite in a temporary folder.
+    Seeds are the same numbers for every optimizer. Tunehub servers are started
+    only when a Tunehub optimizer is asked for, on SQLite in a temporary folder:
+    one single-process server per worker, which that worker alone talks to. A
+    server's model work runs one ask at a time, and a shared multi-process server
+    spreads connections unevenly (one process busy, the other idle), so sharing
+    one made parallel workers of a model-based policy run nearly one at a time.
     Unless already set, this process's environment gets one BLAS/OpenMP thread,
     which the workers and the server inherit.
 
@@ -146,9 +149,9 @@ def run(
         )
     with tempfile.TemporaryDirectory(prefix="tunehub-quality-") as tmp:
         needs_server = any(isinstance(j.optimizer, TunehubPolicy) for j in jobs)
-        with _server(Path(tmp), needs_server, workers, progress) as url:
-            jobs = [replace(j, tunehub_url=url) for j in jobs]
-            runs.extend(_execute(jobs, workers, progress, journal))
+        count = min(max(1, workers), len(jobs)) if needs_server else 0
+        with _servers(Path(tmp), count, progress) as urls:
+            runs.extend(_execute(jobs, workers, progress, journal, urls))
     grid = itertools.product(problem_list, optimizer_list, seed_list)
     order = {(p.name, o.name, s): i for i, (p, o, s) in enumerate(grid)}
     runs.sort(key=lambda r: order[(r.problem, r.optimizer, r.seed)])
@@ -187,29 +190,30 @@ def _plan(
 
 
 @contextlib.contextmanager
-def _server(
-    tmp: Path, needed: bool, workers: int, progress: Callable[[str], None]
-) -> Iterator[str | None]:
-    """One Tunehub server for the whole run; a server that fails to start fails its runs."""
-    if not needed:
-        yield None
+def _servers(tmp: Path, count: int, progress: Callable[[str], None]) -> Iterator[list[str | None]]:
+    """``count`` Tunehub servers, each on its own database; one that fails to start is
+    ``None``, and the runs of the worker bound to it fail."""
+    if not count:
+        yield []
         return
     from bench.server_process import tunehub_server
 
     with contextlib.ExitStack() as stack:
-        url: str | None = None
-        try:
-            url = stack.enter_context(
-                tunehub_server(
-                    f"sqlite:///{tmp / 'tunehub.db'}",
-                    workers=workers,
-                    log_path=tmp / "server.log",
+        urls: list[str | None] = []
+        for index in range(count):
+            try:
+                url = stack.enter_context(
+                    tunehub_server(
+                        f"sqlite:///{tmp / f'tunehub-{index}.db'}",
+                        log_path=tmp / f"server-{index}.log",
+                    )
                 )
-            )
-            progress(f"tunehub server at {url}")
-        except Exception as error:
-            progress(f"tunehub server did not start: {error}")
-        yield url
+                progress(f"tunehub server at {url}")
+            except Exception as error:
+                url = None
+                progress(f"tunehub server did not start: {error}")
+            urls.append(url)
+        yield urls
 
 
 def _key(job: Job) -> tuple[str, str, int, int]:
@@ -235,13 +239,16 @@ def read_journal(path: Path) -> dict[tuple[str, str, int, int], Run]:
 
 
 def _execute(
-    jobs: list[Job], workers: int, progress: Callable[[str], None], journal: Path | None = None
+    jobs: list[Job],
+    workers: int,
+    progress: Callable[[str], None],
+    journal: Path | None = None,
+    urls: Sequence[str | None] = (),
 ) -> list[Run]:
     runs: list[Run] = []
     if not jobs:
         return runs
-    context = multiprocessing.get_context("spawn")  # torch and forked threads do not mix
-    with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context) as pool:
+    with _pool(workers, len(jobs), urls) as pool:
         futures: dict[Future[Run], Job] = {pool.submit(run_job, job): job for job in jobs}
         for done, future in enumerate(as_completed(futures), start=1):
             job = futures[future]
@@ -257,6 +264,34 @@ def _execute(
     return runs
 
 
+def _pool(workers: int, tasks: int, urls: Sequence[str | None]) -> ProcessPoolExecutor:
+    """Up to ``workers`` processes; with ``urls``, each bound to one of them for its lifetime."""
+    context = multiprocessing.get_context("spawn")  # torch and forked threads do not mix
+    servers = context.Queue()
+    for url in urls:
+        servers.put(url)
+    return ProcessPoolExecutor(
+        max_workers=min(max(1, workers), max(1, tasks)),
+        mp_context=context,
+        initializer=_bind_server,
+        initargs=(servers, bool(urls)),
+    )
+
+
+_bound_url: str | None = None
+
+
+def bound_server() -> str | None:
+    """The server this worker process talks to (``_bind_server``)."""
+    return _bound_url
+
+
+def _bind_server(servers: Any, any_server: bool) -> None:
+    """Pool initializer: take one server of the queue for this worker's lifetime."""
+    global _bound_url
+    _bound_url = servers.get(timeout=60) if any_server else None
+
+
 def run_job(job: Job) -> Run:
     """One run in a worker process; its exception becomes the run's error."""
     started = time.perf_counter()
@@ -268,7 +303,7 @@ def run_job(job: Job) -> Run:
             # Peers warn per trial (fits that needed jitter, deprecations); the
             # progress lines would drown. Failures still raise.
             warnings.simplefilter("ignore")
-            context = Context(job.tunehub_url, job.run_id, Path(workdir))
+            context = Context(bound_server(), job.run_id, Path(workdir))
             trials = job.optimizer.optimize(job.problem, job.seed, job.budget, context)
     except ImportError as error:
         return _settle(job, NOT_INSTALLED, _one_line(error), started=started)

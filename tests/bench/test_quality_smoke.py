@@ -186,3 +186,30 @@ def test_a_journal_of_an_unfinished_run_can_be_reported_and_archived(tmp_path: P
     run_bench("quality", "--report-from", str(archived), "--out", str(tmp_path / "again"))
     assert (tmp_path / "again" / "suite.md").read_text() == (report / "suite.md").read_text()
     assert archived.stat().st_size < (run / "runs.jsonl").stat().st_size / 2
+
+
+def test_each_worker_is_bound_to_a_server_of_its_own(tmp_path: Path) -> None:
+    """Parallel workers of a model-based policy must not queue on one server's model lock."""
+    import httpx
+
+    from bench.quality.harness import _pool, _servers, bound_server
+
+    with _servers(tmp_path, 2, lambda line: None) as urls:
+        assert len(set(urls)) == 2 and None not in urls
+        for url in urls:
+            assert httpx.get(f"{url}/api/v1/health").status_code == 200
+        with _pool(2, 2, urls) as pool:
+            # two workers started, each holding its server for its lifetime
+            pids_and_urls = set(pool.map(_pid_and, [bound_server] * 16))
+    assert {url for _, url in pids_and_urls} <= set(urls)
+    by_pid: dict[int, set[str | None]] = {}
+    for pid, url in pids_and_urls:
+        by_pid.setdefault(pid, set()).add(url)
+    assert all(len(held) == 1 for held in by_pid.values())
+    assert len({next(iter(held)) for held in by_pid.values()}) == len(by_pid)
+
+
+def _pid_and(read: Any) -> tuple[int, Any]:
+    import os
+
+    return os.getpid(), read()
