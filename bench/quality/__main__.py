@@ -1,8 +1,8 @@
 """``python -m bench.quality``: the quality benchmark every Tunehub policy is judged by.
 
 Problems x optimizers x seeds, each run in a worker process; Tunehub policies
-go through the SDK against one live server. Writes results.json, table.md and
-one convergence plot per problem to ``--out``. ``--report-from`` draws that
+go through the SDK, each worker against a live server of its own. Writes
+results.json, table.md and one convergence plot per problem to ``--out``. ``--report-from`` draws that
 report again from earlier results.json files, merging their runs, without
 running anything.
 """
