@@ -2,14 +2,15 @@
 
 Problems x optimizers x seeds, each run in a worker process; Tunehub policies
 go through the SDK, each worker against a live server of its own. Writes
-results.json, table.md and one convergence plot per problem to ``--out``. ``--report-from`` draws that
-report again from earlier results.json files, merging their runs, without
-running anything.
+results.json, table.md and one convergence plot per problem to ``--out``.
+``--report-from`` draws that report again from earlier results.json files,
+merging their runs, without running anything.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -163,5 +164,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """``kill`` unwinds like Ctrl-C: the servers and worker pool are shut down, not orphaned."""
+    raise SystemExit(128 + signum)
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     sys.exit(main())

@@ -213,3 +213,38 @@ def _pid_and(read: Any) -> tuple[int, Any]:
     import os
 
     return os.getpid(), read()
+
+
+def test_a_killed_run_stops_its_servers(tmp_path: Path) -> None:
+    """SIGTERM unwinds the run: its servers stop with it instead of running on orphaned."""
+    import os
+    import signal
+    import time
+
+    import httpx
+
+    args = ["--problems", "branin", "--optimizers", "tunehub-gp", "--budget-scale", "0.2"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.quality", *args, "--seeds", "1", "--out", str(tmp_path)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        url = ""
+        for line in process.stdout:
+            if line.startswith("tunehub server at "):
+                url = line.split()[-1]
+                break
+        assert url, "no server was started"
+        assert httpx.get(f"{url}/api/v1/health").status_code == 200
+        os.kill(process.pid, signal.SIGTERM)
+        assert process.wait(timeout=60) == 128 + signal.SIGTERM
+        time.sleep(0.5)
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"{url}/api/v1/health", timeout=5)
+    finally:
+        if process.poll() is None:
+            process.kill()
