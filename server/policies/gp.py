@@ -26,7 +26,8 @@ noisy, log-scaled acquisition over the unit cube:
   acquisition by the probability of feasibility.
 
 Running trials are pending points, so parallel workers get diverse
-suggestions, and ``count > 1`` is a sequential-greedy q-batch.
+suggestions, and ``count > 1`` is a sequential-greedy q-batch. A suggestion never
+repeats a configuration the study holds while a new one is left (``gp_fresh``).
 
 Everything is a function of the stored trials and the study seed: the random
 streams are seeded by (seed, trial number) and the fitted hyperparameters are
@@ -80,7 +81,7 @@ from torch import Tensor
 from tunehub.schema import Decision, StudySpec, TrialState
 from tunehub.server.analysis import pareto
 from tunehub.server.analysis.outcomes import TAME_ABOVE, needs_taming, tamed
-from tunehub.server.policies import gp_model, gp_predictive
+from tunehub.server.policies import gp_fresh, gp_model, gp_predictive
 from tunehub.server.policies.base import (
     Policy,
     PolicySpecError,
@@ -243,13 +244,19 @@ class GPPolicy(Policy):
                 options,
                 _incumbent(acqf, data, len(view.spec.objectives)),
             )
+            chosen = gp_fresh.without_repeats(
+                space.canonical(points),
+                acqf=acqf,
+                space=space,
+                bounds=bounds,
+                seen={gp_fresh.key(t.params) for t in everything},
+                seed=seed,
+                chunk=_batch_limits(acqf)["batch_limit"],
+            )
         meta = {"model": "gp", "fit_n": fit.fit_n, "hypers": fit.hypers}
         if local:
             meta["local"] = True
-        return [
-            Suggestion(params=encoder.decode(p.clamp(0.0, 1.0).numpy()), meta=meta)
-            for p in space.canonical(points)
-        ]
+        return [Suggestion(params=params, meta=meta) for params in chosen]
 
     @classmethod
     def check_spec(cls, options: BaseModel, spec: StudySpec) -> None:

@@ -317,3 +317,47 @@ def test_output_warp_none_models_the_values_as_they_are() -> None:
     assert gp.GPOptions(output_warp="none").output_warp == "none"
     with pytest.raises(ValueError, match="output_warp"):
         gp.GPOptions(output_warp="log")  # type: ignore[arg-type]
+
+
+GRID = {  # 4 x 2 x 2 = 16 configurations
+    "k": {"type": "int", "low": 1, "high": 4},
+    "weights": {"type": "categorical", "choices": ["uniform", "distance"]},
+    "p": {"type": "int", "low": 1, "high": 2},
+}
+
+
+def plateau(params: Any) -> dict[str, float]:
+    """A kNN-like objective: one clear best region, flat elsewhere."""
+    return {"f": abs(params["k"] - 3) + 0.1 * (params["weights"] == "uniform") + 0.01 * params["p"]}
+
+
+def test_no_configuration_is_suggested_twice_until_the_space_is_exhausted() -> None:
+    study = Snapshot(spec(space=GRID))
+    study.run(plateau, 16)
+    keys = [tuple(sorted(t.params.items())) for t in study.trials]
+    assert len(set(keys)) == 16  # every configuration once
+    study.run(plateau, 1)  # nothing new is left: a repeat, not an error
+    assert tuple(sorted(study.trials[-1].params.items())) in set(keys)
+
+
+def test_a_batch_repeats_neither_the_trials_nor_itself() -> None:
+    study = Snapshot(spec(space=GRID))
+    study.run(plateau, 8)
+    batch = study.ask(count=6)
+    keys = [tuple(sorted(t.params.items())) for t in study.trials]
+    assert len(set(keys)) == len(keys) == 14
+    assert len(batch) == 6
+
+
+def test_a_repeat_against_a_bound_moves_to_a_new_point_near_it() -> None:
+    """Continuous spaces repeat where the optimum sits on the box's corner."""
+    corner = {
+        "x": {"type": "float", "low": 0.0, "high": 1.0},
+        "y": {"type": "float", "low": 0.0, "high": 1.0},
+    }
+    study = Snapshot(spec(space=corner))
+    study.run(lambda p: {"f": p["x"] + p["y"]}, 25)
+    keys = [tuple(sorted(t.params.items())) for t in study.trials]
+    assert len(set(keys)) == len(keys)
+    best = min(t.values["f"] for t in study.trials if t.values)
+    assert best < 0.05
