@@ -13,6 +13,7 @@ import random
 import statistics
 import subprocess
 import sys
+from typing import Any
 
 import numpy as np
 import pytest
@@ -203,6 +204,17 @@ def test_sklearn_tasks_are_deterministic_bounded_and_use_their_conditions() -> N
         assert 0.0 <= first <= sklearn_tasks.WORST
     logistic = get_problem("sk-logistic-iris")
     assert not is_active(logistic.space, "l1_ratio", {"penalty": "l2"})
+
+
+@pytest.mark.parametrize("task", sklearn_tasks.TASKS, ids=lambda t: f"{t[0]}-{t[1]}")
+def test_every_sklearn_model_with_randomness_fixes_its_seed(task: Any) -> None:
+    """Same parameters, same score: common random numbers across optimizers and seeds."""
+    model, data, build, space = task
+    for seed in range(3):
+        params = sample(space, random.Random(seed))
+        estimator = build(params, data in sklearn_tasks.REGRESSION)
+        seeds = {k: v for k, v in estimator.get_params().items() if k.endswith("random_state")}
+        assert all(v is not None for v in seeds.values()), (model, seeds)
 
 
 @pytest.mark.parametrize("cls", list(constrained.BEST_KNOWN))

@@ -85,7 +85,7 @@ def _svm(p: dict[str, Any], regression: bool) -> Any:
     kwargs = {"C": p["C"], "gamma": p["gamma"], "tol": p["tol"]}
     if regression:
         return _scaled(SVR(epsilon=p["epsilon"], **kwargs))
-    return _scaled(SVC(**kwargs))
+    return _scaled(SVC(random_state=0, **kwargs))  # unused without probability=True
 
 
 def _svm_poly(p: dict[str, Any], regression: bool) -> Any:
@@ -201,7 +201,9 @@ def _logistic(p: dict[str, Any], regression: bool) -> Any:
     penalty = p["penalty"]
     ratio = {"l2": 0.0, "l1": 1.0, "elasticnet": p.get("l1_ratio", 0.5)}[penalty]
     return _scaled(
-        LogisticRegression(C=p["C"], l1_ratio=ratio, solver="saga", tol=p["tol"], max_iter=100)
+        LogisticRegression(
+            C=p["C"], l1_ratio=ratio, solver="saga", tol=p["tol"], max_iter=100, random_state=0
+        )
     )
 
 
@@ -215,6 +217,7 @@ def _elastic_net(p: dict[str, Any], regression: bool) -> Any:
             fit_intercept=p["fit_intercept"] == "yes",
             tol=p["tol"],
             max_iter=500,
+            random_state=0,  # unused by the cyclic coordinate descent
         )
     )
 
