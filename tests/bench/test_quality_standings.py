@@ -74,3 +74,30 @@ def test_a_label_tells_two_versions_of_a_policy_apart_and_leaves_peers_alone() -
     out = labelled(results, "before")
     assert out.optimizers == ["tunehub-gp@before", "random"]
     assert [r.optimizer for r in out.runs] == ["tunehub-gp@before", "random"]
+
+
+ARCHIVES = (
+    "peers-random-tpe-cmaes.jsonl.gz",
+    "gp-optunagp-development.jsonl.gz",
+    "gp-optunagp-held-out.jsonl.gz",
+    "hyperopt-held-out.jsonl.gz",
+    "logistic-rerun.jsonl.gz",
+)
+
+
+def test_the_committed_archives_give_the_readme_mean_ranks() -> None:
+    """The README's mean ranks of the broad suite come from the committed runs."""
+    from bench.quality.merge import load_results
+    from bench.quality.report import SUBJECT
+    from tests.support.bench import ROOT
+
+    folder = ROOT / "bench" / "figures" / "quality"
+    results = load_results([folder / name for name in ARCHIVES], progress=lambda line: None)
+    lines = markdown(summarize(results), results.optimizers, SUBJECT).splitlines()
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### Quality: `bench/quality`") :]
+    section = section[: section.index("\n### ", 1)]
+    quoted = [line for line in section.splitlines() if line.startswith("Mean rank: ")]
+    assert len(quoted) == 4  # each half, after 20 and after 50 trials
+    for line in quoted:
+        assert line in lines
