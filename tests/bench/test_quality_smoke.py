@@ -17,7 +17,7 @@ import pytest
 
 from bench.quality.merge import load_results
 from bench.quality.report import write_report
-from tests.support.bench import ROOT, run_bench
+from tests.support.bench import ROOT, bench_process, run_bench
 
 PROBLEMS = ("branin", "constrained", "branincurrin")
 OPTIMIZERS = ("tunehub-sobol", "random", "optuna-tpe")
@@ -153,13 +153,7 @@ def test_an_interrupted_run_resumes_from_its_journal_without_rerunning_finished_
     assert [runs[r["seed"]]["trials"] for r in first] == [r["trials"] for r in first]
 
     # a journal at a reduced budget is not reported as if it were the full one
-    refused = subprocess.run(
-        [sys.executable, "-m", "bench.quality", "--report-from", str(tmp_path / "runs.jsonl")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    refused = bench_process("quality", "--report-from", str(tmp_path / "runs.jsonl"), timeout=120)
     assert refused.returncode == 2
     assert "ran with a budget of 5, but branin now has 50" in refused.stderr
 

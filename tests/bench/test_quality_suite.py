@@ -11,8 +11,6 @@ import collections
 import math
 import random
 import statistics
-import subprocess
-import sys
 from typing import Any
 
 import numpy as np
@@ -26,7 +24,7 @@ from bench.quality.split import DEVELOPMENT, HELD_OUT, halves
 from bench.quality.suite import bbob, constrained, mixed, multiobjective, sklearn_tasks, synthetic
 from bench.quality.suite.functions import BotorchFunction, sobol_box, value_range
 from bench.quality.trials import Trial
-from tests.support.bench import ROOT, run_bench
+from tests.support.bench import bench_process, run_bench
 
 SAMPLES = 4096
 
@@ -265,12 +263,6 @@ def test_the_command_lists_the_suite_and_narrows_runs_by_family_and_half() -> No
     rows = [line.split("\t") for line in listed]
     assert [r[0] for r in rows] == problem_names()
     assert all(r[2] == get_problem(r[0]).half for r in rows)
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.quality", "--families", "nonesuch"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = bench_process("quality", "--families", "nonesuch", timeout=120)
     assert done.returncode == 2
     assert "--families: unknown ['nonesuch']" in done.stderr
