@@ -61,14 +61,15 @@ def staircase(first: Sequence[float], second: Sequence[float]) -> list[int]:
     return front
 
 
-def infer_reference(front: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """The worst value of each objective on ``front`` (minimized), pushed out by 10% of its range.
+def infer_reference(points: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """The worst value of each objective among ``points`` (minimized), pushed out by 10% of
+    their range.
 
     A single point (zero range) is pushed out by 10% of its magnitude, or 0.1.
     """
-    worst = front.max(axis=0)
+    worst = points.max(axis=0)
     with np.errstate(over="ignore"):  # a front spanning most of the doubles
-        span = worst - front.min(axis=0)
+        span = worst - points.min(axis=0)
         span = np.where(span > 0, span, np.maximum(np.abs(worst), 1.0))
         reference = worst + REFERENCE_MARGIN * span
     return np.asarray(np.clip(reference, -LARGEST, LARGEST), dtype=np.float64)

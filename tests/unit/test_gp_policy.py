@@ -14,7 +14,7 @@ from tests.support.snapshots import Snapshot
 from tunehub.schema import StudySpec, TrialState
 from tunehub.server.analysis import pareto
 from tunehub.server.policies import gp, gp_model
-from tunehub.server.policies.base import PolicySpecError
+from tunehub.server.policies.base import PolicySpecError, Suggestion
 from tunehub.server.policies.registry import build_policy, check_policy
 from tunehub.server.space.encoding import SpaceEncoder
 from tunehub.server.space.params import check_params
@@ -361,3 +361,31 @@ def test_a_repeat_against_a_bound_moves_to_a_new_point_near_it() -> None:
     assert len(set(keys)) == len(keys)
     best = min(t.values["f"] for t in study.trials if t.values)
     assert best < 0.05
+
+
+def test_a_front_at_one_end_of_the_trade_off_is_extended_along_it() -> None:
+    """ZDT1 in two dimensions: f1 = x, f2 = g (1 - sqrt(x / g)), g = 1 + 9 y.
+
+    Its trials found the front's end at x near 0 only; the front runs to x = 1 at y = 0.
+    """
+
+    def objective(params: Any) -> dict[str, float]:
+        x, y = params["x"], params["y"]
+        g = 1 + 9 * y
+        return {"f1": x, "f2": g * (1 - math.sqrt(x / g))}
+
+    space = {
+        "x": {"type": "float", "low": 0.0, "high": 1.0},
+        "y": {"type": "float", "low": 0.0, "high": 1.0},
+    }
+    study = Snapshot(spec(space=space, objectives=[{"name": "f1"}, {"name": "f2"}], seed=3))
+    spread = [(0.9, 0.3), (0.5, 0.6), (0.3, 0.9), (0.7, 0.4), (0.2, 0.5), (0.1, 0.8)]
+    end = [(0.0, 0.0), (0.02, 0.0), (0.04, 0.0), (0.06, 0.01), (0.01, 0.02), (0.05, 0.0)]
+    for x, y in spread + end:  # stored trials, past the Sobol' ones
+        trial = study.add(Suggestion(params={"x": x, "y": y}))
+        study.tell(trial, objective(trial.params))
+    values = np.array([[t.values["f1"], t.values["f2"]] for t in study.trials if t.values])
+    front = values[pareto.pareto_mask(values)]
+    assert front[:, 0].max() <= 0.06 + 1e-9  # the front is the end at x near 0
+    batch = study.ask(3)
+    assert max(t.params["x"] for t in batch) > 0.15
