@@ -496,7 +496,8 @@ def _acquisition(
         # Past the worst feasible trial, not past the front's worst: a front found at one
         # end first (ZDT1 after a lucky x1 = 0) is narrow, a reference point next to it
         # leaves nothing to gain beyond it, and the search stayed at that end for 30
-        # trials. The price: more weight on the front's extremes (DTLZ2, development).
+        # trials. The price: more weight on the front's extremes (DTLZ2 and BraninCurrin,
+        # scored against a reference point just past their true fronts, lost some).
         reference = -pareto.infer_reference(usable)
     if len(data.ids) > options.noisy_hvi_points and data.feasible.any():
         return qLogExpectedHypervolumeImprovement(
