@@ -23,7 +23,10 @@ noisy, log-scaled acquisition over the unit cube:
   on a four-objective front make 301 boxes per sample and a 37 s ask; on five, 30 s
   even with BoTorch's approximate boxes); the scalarization costs what one objective does;
 - outcome constraints are modelled as extra GP outputs and weight the
-  acquisition by the probability of feasibility.
+  acquisition by the probability of feasibility. One objective asked for one
+  suggestion with no trial running gets the analytic form: LogEI over the best
+  feasible posterior mean plus each constraint's log probability of holding, or,
+  while no trial is feasible, those probabilities alone.
 
 Running trials are pending points, so parallel workers get diverse
 suggestions, and ``count > 1`` is a sequential-greedy q-batch. A suggestion never
@@ -57,7 +60,12 @@ import gpytorch
 import numpy as np
 import numpy.typing as npt
 import torch
-from botorch.acquisition.analytic import AnalyticAcquisitionFunction, LogExpectedImprovement
+from botorch.acquisition.analytic import (
+    AnalyticAcquisitionFunction,
+    LogConstrainedExpectedImprovement,
+    LogExpectedImprovement,
+    LogProbabilityOfFeasibility,
+)
 from botorch.acquisition.logei import qLogNoisyExpectedImprovement
 from botorch.acquisition.multi_objective.logei import (
     qLogExpectedHypervolumeImprovement,
@@ -456,6 +464,8 @@ def _acquisition(
         with torch.no_grad():
             best = predictive(data.x)[0].max()
         return gp_predictive.PluginLogEI(model, best, predictive)
+    if m == 1 and k and not pending and count == 1:
+        return _constrained_analytic(model, data, k)
     sampler = SobolQMCNormalSampler(sample_shape=torch.Size([MC_SAMPLES]), seed=seed)
     constraints: list[Callable[[Tensor], Tensor]] | None = [
         _slack_of(m + i) for i in range(k)
@@ -518,6 +528,25 @@ def _acquisition(
         constraints=constraints,
         X_pending=x_pending,
         prune_baseline=True,
+    )
+
+
+def _constrained_analytic(model: Any, data: _Data, k: int) -> AnalyticAcquisitionFunction:
+    """One objective, outcome constraints, one suggestion, nothing running.
+
+    As without constraints, the noisy EI's Monte Carlo over the baseline adds little
+    to EI over the best feasible posterior mean (the plug-in) and costs several times
+    more per step, so the analytic form gets more restarts and steps. While no trial is
+    feasible there is no incumbent to improve on (BoTorch warns as much) and
+    feasibility is the only goal.
+    """
+    bounds: dict[int, tuple[float | None, float | None]] = {1 + i: (None, 0.0) for i in range(k)}
+    if not data.feasible.any():
+        return LogProbabilityOfFeasibility(model=model, constraints=bounds)
+    feasible = data.x[torch.as_tensor(np.flatnonzero(data.feasible))]
+    best = _posterior_mean(model, feasible).max()
+    return LogConstrainedExpectedImprovement(
+        model=model, best_f=best, objective_index=0, constraints=bounds
     )
 
 

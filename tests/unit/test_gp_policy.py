@@ -290,6 +290,52 @@ def test_the_last_acquisition_restart_starts_at_the_incumbent() -> None:
     assert not any(torch.equal(s[0], incumbent) for s in starts[:-1])
 
 
+def _constrained_acquisition(feasible_from: float, pending: bool) -> tuple[Any, Any, gp._Data]:
+    """Eight trials with ``c = feasible_from - x`` (feasible at x >= feasible_from), a fitted
+    model of ``f`` and ``c``, and the acquisition one ask would use."""
+    study = Snapshot(spec(constraints=[{"name": "c", "op": "<=", "bound": 0.0}]))
+    study.run(lambda p: {"f": (p["x"] - 0.2) ** 2 + p["y"] ** 2, "c": feasible_from - p["x"]}, 8)
+    completed = [t for t in study.trials if t.values]
+    space = gp_model.ModelSpace(SpaceEncoder(study.spec.space))
+    data = gp._training_data(study.spec, space, completed)
+    model = gp_model.build_model(space, data.x, data.y)
+    gp_model.fit(model, None, maxiter=50)
+    model.eval()
+    waiting = [data.x[0] * 0.5] if pending else []
+    acqf = gp._acquisition(study.spec, gp.GPOptions(), model, data, waiting, seed=1, count=1)
+    return acqf, model, data
+
+
+def test_one_constrained_ask_weighs_analytic_ei_by_each_constraints_probability() -> None:
+    acqf, model, data = _constrained_acquisition(feasible_from=-0.2, pending=False)
+    assert data.feasible.any() and not data.feasible.all()
+    x = torch.tensor([[0.3, 0.6], [0.7, 0.5], [0.9, 0.1]], dtype=torch.double)
+    with torch.no_grad():
+        posterior = model.posterior(x)
+        mean, sigma = posterior.mean, posterior.variance.sqrt()
+        best = model.posterior(data.x[torch.as_tensor(data.feasible)]).mean[:, 0].max()
+        u = (mean[:, 0] - best) / sigma[:, 0]
+        density = torch.exp(-0.5 * u**2) / math.sqrt(2 * math.pi)
+        ei = sigma[:, 0] * (u * torch.special.ndtr(u) + density)
+        expected = ei.log() + torch.special.log_ndtr(-mean[:, 1] / sigma[:, 1])
+        assert torch.allclose(acqf(x[:, None, :]), expected, atol=1e-6)
+
+
+def test_before_any_feasible_trial_one_ask_seeks_feasibility_alone() -> None:
+    acqf, model, data = _constrained_acquisition(feasible_from=1.5, pending=False)
+    assert not data.feasible.any()
+    x = torch.tensor([[0.3, 0.6], [0.9, 0.1]], dtype=torch.double)
+    with torch.no_grad():
+        posterior = model.posterior(x)
+        expected = torch.special.log_ndtr(-posterior.mean[:, 1] / posterior.variance[:, 1].sqrt())
+        assert torch.allclose(acqf(x[:, None, :]), expected, atol=1e-6)
+
+
+def test_a_constrained_ask_beside_a_running_trial_stays_on_the_noisy_ei() -> None:
+    acqf, *_ = _constrained_acquisition(feasible_from=-0.2, pending=True)
+    assert isinstance(acqf, gp.qLogNoisyExpectedImprovement)
+
+
 @pytest.mark.parametrize(
     ("options", "lengthscale"),
     [({"kernel": "botorch"}, "rbf"), ({"output_warp": "none"}, "matern")],
