@@ -151,18 +151,24 @@ class Standing:
         return out
 
     def against_best_peer(self) -> tuple[int, int, list[str]]:
-        """How many problems the subject is at least as good as the best peer on (a win or a
-        tie against the peer with the best median), of how many, and the ones it is not."""
+        """How many problems the subject is at least as good as the best peer on, of how
+        many, and the ones it is not.
+
+        At least as good means no peer is significantly better, paired over seeds. Only
+        the peer with the best median would let a peer run with fewer seeds (whose paired
+        test can never be significant) hide a loss to another with a close median.
+        """
         held, total, lost = 0, 0, []
         for summary, row in self.rows:
             peers = [c for n, c in row.items() if n != self.subject]
             if self.subject not in row or not peers:
                 continue
-            best = min(peers, key=lambda c: c.median)
             total += 1
-            if compare(row[self.subject], best) != "loss":
+            beaten_by = [c for c in peers if compare(row[self.subject], c) == "loss"]
+            if not beaten_by:
                 held += 1
             else:
+                best = min(beaten_by, key=lambda c: c.median)
                 lost.append(f"{summary.problem.name} (best peer {best.optimizer})")
         return held, total, lost
 
@@ -212,7 +218,9 @@ def markdown(summaries: Sequence[ProblemSummary], optimizers: Sequence[str], sub
         f"regret (1 is best). Win/tie/loss: `{subject}` against each optimizer, paired over "
         f"seeds, two-sided Wilcoxon signed-rank at {ALPHA}: with five or fewer common seeds "
         "no difference can be significant (the smallest p-value is 0.0625), so every such "
-        "verdict is a tie and the share against the best peer says nothing yet.",
+        "verdict is a tie. At least as good as the best peer: no peer significantly "
+        "better (a peer with five seeds cannot count as the best one and hide a loss to "
+        "another).",
     ]
     for standing in standings(summaries, optimizers, subject):
         lines += ["", f"## {standing.half}, after {standing.trials} trials", ""]

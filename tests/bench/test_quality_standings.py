@@ -34,6 +34,20 @@ def test_paired_comparisons_need_a_consistent_difference_over_seeds() -> None:
     assert compare(better, five) == "tie"  # five pairs can never reach p < 0.05 two-sided
 
 
+def test_a_peer_with_few_seeds_cannot_hide_a_loss_to_another() -> None:
+    problem = dataclasses.replace(get_problem("branin"), name="h", half=HELD_OUT, family="x")
+    runs = []
+    for seed in SEEDS:
+        runs.append(_run("h", "tunehub-gp", seed, [1.0 + 0.01 * seed] * 50))
+        runs.append(_run("h", "tpe", seed, [0.5 + 0.01 * seed] * 50))
+        if seed < 5:  # best median, but five pairs are always a tie
+            runs.append(_run("h", "few", seed, [0.4 + 0.01 * seed] * 50))
+    results = Results([problem], ["tunehub-gp", "tpe", "few"], SEEDS, 1.0, 1, runs, 0.0)
+    final = standings(summarize(results), results.optimizers, "tunehub-gp")[1]
+    assert final.verdicts()["few"]["tie"] == 1 and final.verdicts()["tpe"]["loss"] == 1
+    assert final.against_best_peer() == (0, 1, ["h (best peer tpe)"])
+
+
 def test_ranks_share_ties_and_normalizing_by_random_reads_one_for_random() -> None:
     row = {
         "a": Cell("a", {0: 1.0}),
