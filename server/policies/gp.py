@@ -187,7 +187,7 @@ class _Data:
 
     ids: tuple[int, ...]
     x: Tensor  # (n, d), canonical
-    y: Tensor  # (n, m + k): objectives (maximized), then constraint slacks (<= 0 feasible)
+    y: Tensor  # (n, m + k): objectives (maximized), then warped slacks (<= 0 feasible)
     feasible: npt.NDArray[np.bool_]
     tamed: tuple[bool, ...] = ()
     """Which columns of ``y`` hold ``arcsinh`` of the values (``outcomes.tamed``)."""
@@ -332,7 +332,9 @@ def _training_data(
             (), torch.zeros(0, space.dims, dtype=torch.double), torch.zeros(0, 1), np.zeros(0, bool)
         )
     columns = np.asarray(rows, dtype=float).reshape(len(rows), len(names) + len(spec.constraints))
-    y = torch.tensor(np.stack([tamed(c) for c in columns.T], axis=1), dtype=torch.double)
+    modelled = [tamed(c) for c in columns.T]
+    modelled[len(names) :] = [gp_model.slack_warp(c) for c in modelled[len(names) :]]
+    y = torch.tensor(np.stack(modelled, axis=1), dtype=torch.double)
     feasible = (y[:, len(names) :] <= 0).all(dim=1).numpy() if spec.constraints else None
     return _Data(
         ids=tuple(ids),

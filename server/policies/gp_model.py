@@ -259,6 +259,23 @@ def half_rank_warp(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return out
 
 
+def slack_warp(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Compress a constraint's slacks (feasible at <= 0) around their typical size.
+
+    ``arcsinh(slack / s)``, with ``s`` the median absolute slack: linear near the
+    boundary, logarithmic far from it, and zero stays zero, so every trial keeps its
+    feasibility and a probability of feasibility under the warped model is one of
+    the slack itself. Engineering constraints spread over decades (a welded beam's
+    buckling slack runs from -2e7 to 3e4): standardized as they are, the far values
+    set the scale and the boundary, where the probabilities are decided, is flat.
+    """
+    out = np.asarray(values, dtype=float)
+    scale = float(np.median(np.abs(out)))
+    if not math.isfinite(scale) or scale <= 0.0:
+        return out.copy()
+    return np.asarray(np.arcsinh(out / scale), dtype=float)
+
+
 def _likelihood(batch_shape: torch.Size) -> GaussianLikelihood:
     prior = LogNormalPrior(loc=-4.0, scale=1.0)  # BoTorch's default prior (Hvarfner et al.)
     return GaussianLikelihood(

@@ -207,6 +207,27 @@ def test_half_rank_warp_keeps_the_better_half_and_order_and_tames_outliers() -> 
     assert np.array_equal(gp_model.half_rank_warp(np.ones(4)), np.ones(4))
 
 
+def test_slack_warp_keeps_every_trials_feasibility_and_compresses_the_far_slacks() -> None:
+    slacks = np.array([-2.4e7, -3e5, -1.2e4, -50.0, 0.0, 3.0, 800.0, 2.9e4])
+    warped = gp_model.slack_warp(slacks)
+    assert np.all(np.diff(warped) > 0)  # the same order
+    np.testing.assert_array_equal(warped <= 0, slacks <= 0)  # the same feasibility
+    assert warped[4] == 0.0
+    assert np.ptp(warped) < 20.0  # seven decades of slack in a span a GP can model
+    np.testing.assert_array_equal(gp_model.slack_warp(np.zeros(3)), np.zeros(3))
+
+
+def test_the_model_sees_warped_slacks_and_the_same_feasible_trials() -> None:
+    study = Snapshot(spec(constraints=[{"name": "c", "op": "<=", "bound": 0.0}]))
+    study.run(lambda p: {"f": p["x"] + p["y"], "c": 1e6 * (0.2 - p["x"]) ** 3}, 8)
+    completed = [t for t in study.trials if t.values]
+    space = gp_model.ModelSpace(SpaceEncoder(study.spec.space))
+    data = gp._training_data(study.spec, space, completed)
+    raw = np.array([t.metrics["c"] for t in completed if t.metrics])
+    np.testing.assert_array_equal(data.feasible, raw <= 0)
+    np.testing.assert_allclose(data.y[:, 1].numpy(), gp_model.slack_warp(raw))
+
+
 def test_large_studies_use_a_local_model_around_the_incumbent() -> None:
     body = spec(policy={"name": "gp", "options": {**FAST, "n_init": 30, "max_points": 20}})
     study = Snapshot(body)
