@@ -96,6 +96,9 @@ ARCHIVES = (
     "gp-optunagp-held-out.jsonl.gz",
     "hyperopt-held-out.jsonl.gz",
     "logistic-rerun.jsonl.gz",
+    "gp-constrained.jsonl.gz",
+    "smac-held-out.jsonl.gz",
+    "ax-held-out.jsonl.gz",
 )
 
 
