@@ -1,7 +1,9 @@
 """Bayesian optimization with a Gaussian process (BoTorch): the default model-based policy.
 
-Trials ``0 .. n_init - 1`` follow the study's scrambled Sobol' sequence. After
-that each ask fits a GP to the completed trials (``gp_model``) and maximizes a
+Trial 0 is the centre of the space and trials ``1 .. n_init - 1`` follow the study's
+scrambled Sobol' sequence: five trials whatever the dimension, as in Ax (``max(5, 2 d)``
+Sobol' trials left a 10-parameter study with no model-based trial in its first 20).
+After that each ask fits a GP to the completed trials (``gp_model``) and maximizes a
 noisy, log-scaled acquisition over the unit cube:
 
 - one objective: qLogNEI (noisy expected improvement). When it is asked for one
@@ -129,8 +131,16 @@ front's boxes and the objectives grow, so an ask's memory stays bounded."""
 class GPOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    n_init: int | None = Field(
-        default=None, ge=1, le=10_000, description="Sobol' trials first; default max(5, 2 dims)."
+    n_init: int = Field(
+        default=5,
+        ge=1,
+        le=10_000,
+        description="Initial design trials (the centre, then Sobol') before the model.",
+    )
+    init_center: bool = Field(
+        default=True,
+        description="Trial 0 is the centre of the space (log-scaled parameters at their "
+        "geometric midpoint, categoricals at their middle choice) rather than a Sobol' point.",
     )
     ref_point: list[float] | None = Field(
         default=None,
@@ -218,11 +228,11 @@ class GPPolicy(Policy):
     def _suggest(self, view: StudyView, count: int) -> list[Suggestion]:
         options = self._options()
         encoder = view.encoder
-        n_init = options.n_init or max(5, 2 * encoder.dims)
+        n_init = options.n_init
         everything = view.trials()
         completed = [t for t in everything if t.state == TrialState.COMPLETED and t.values]
         if view.next_number < n_init or len(completed) < 2:
-            return _sobol(view, count)
+            return _initial(view, count, center=options.init_center)
         space = gp_model.ModelSpace(encoder)
         data = _training_data(view.spec, space, completed)
         if len(data.ids) < 2 or (len(set(data.y[:, 0].tolist())) < 2 and data.y.shape[1] == 1):
@@ -297,6 +307,17 @@ def _sobol(view: StudyView, count: int) -> list[Suggestion]:
         Suggestion(params=s.params, meta={**s.meta, "model": "sobol"})
         for s in sobol_points(view, count)
     ]
+
+
+def _initial(view: StudyView, count: int, *, center: bool) -> list[Suggestion]:
+    """The initial design: Sobol' points, and with ``center`` the centre of the space as
+    trial 0 (a study whose trial 0 was enqueued keeps that one). Ranges are usually drawn
+    around sensible values, so the centre is a better first guess than a random point."""
+    suggestions = _sobol(view, count)
+    if not center or view.next_number != 0:
+        return suggestions
+    params = view.encoder.decode(np.full(view.encoder.dims, 0.5))
+    return [Suggestion(params=params, meta={"model": "center"}), *suggestions[1:]]
 
 
 def _stream_seed(seed: int, number: int) -> int:

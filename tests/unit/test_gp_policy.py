@@ -43,12 +43,55 @@ def bowl(params: Any) -> dict[str, float]:
     return {"f": (params["x"] - 0.3) ** 2 + (params["y"] + 0.2) ** 2}
 
 
-def test_first_trials_are_sobol_then_the_model_takes_over() -> None:
+def test_first_trials_are_the_centre_and_sobol_then_the_model_takes_over() -> None:
     study = Snapshot(spec())
     study.run(bowl, 8)
     models = [t.meta["model"] if t.meta else None for t in study.trials]
-    assert models == ["sobol"] * 6 + ["gp"] * 2
+    assert models == ["center"] + ["sobol"] * 5 + ["gp"] * 2
+    assert study.trials[0].params == {"x": 0.0, "y": 0.0}
     assert all(t.meta and len(t.meta["hypers"]) > 0 for t in study.trials[6:])
+
+
+CENTERED_SPACE = {
+    "lr": {"type": "float", "low": 1e-5, "high": 1e-1, "log": True},
+    "x": {"type": "float", "low": -2.0, "high": 6.0},
+    "layers": {"type": "int", "low": 1, "high": 4},
+    "act": {"type": "categorical", "choices": ["relu", "tanh", "gelu"]},
+    "momentum": {
+        "type": "float",
+        "low": 0.0,
+        "high": 1.0,
+        "condition": {"act": ["tanh"]},
+    },
+}
+
+
+def test_the_centre_is_trial_0_of_the_sobol_design_it_replaces() -> None:
+    study = Snapshot({**spec(), "space": CENTERED_SPACE})
+    body = {**spec(), "space": CENTERED_SPACE}
+    body["policy"] = {"name": "gp", "options": {**FAST, "init_center": False}}
+    plain = Snapshot(body)
+    study.run(lambda p: {"f": p["x"] ** 2}, 3)
+    plain.run(lambda p: {"f": p["x"] ** 2}, 3)
+    first = study.trials[0]
+    assert first.meta is not None and first.meta["model"] == "center"
+    assert first.params["lr"] == pytest.approx(1e-3)  # the geometric midpoint
+    # The middle choice; inactive children absent, as in any decoded point.
+    assert (first.params["x"], first.params["act"]) == (2.0, "tanh")
+    assert first.params["layers"] in (2, 3) and "momentum" in first.params
+    assert [t.params for t in study.trials[1:]] == [t.params for t in plain.trials[1:]]
+    assert plain.trials[0].meta is not None and plain.trials[0].meta["model"] == "sobol"
+
+
+def test_an_enqueued_first_trial_takes_the_centres_place() -> None:
+    study = Snapshot(spec())
+    study.add(Suggestion(params={"x": 0.9, "y": -0.9}, meta={"enqueued": True}))
+    policy = build_policy(study.spec.policy)
+    fresh = Snapshot(spec())
+    assert policy.suggest(fresh.view(), 1)[0].params == {"x": 0.0, "y": 0.0}
+    # Trial 0 is the enqueued one: the next suggestion is Sobol' point 1, not the centre.
+    suggestion = policy.suggest(study.view(), 1)[0]
+    assert suggestion.meta["model"] == "sobol" and suggestion.meta["sobol_index"] == 1
 
 
 def test_same_seed_and_results_give_the_same_suggestions() -> None:
