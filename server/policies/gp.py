@@ -131,11 +131,12 @@ front's boxes and the objectives grow, so an ask's memory stays bounded."""
 class GPOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    n_init: int = Field(
+    n_init: int | None = Field(
         default=5,
         ge=1,
         le=10_000,
-        description="Initial design trials (the centre, then Sobol') before the model.",
+        description="Initial design trials (the centre, then Sobol') before the model; null "
+        "is max(5, 2 dims), the default that studies created before 5 recorded.",
     )
     init_center: bool = Field(
         default=True,
@@ -228,7 +229,7 @@ class GPPolicy(Policy):
     def _suggest(self, view: StudyView, count: int) -> list[Suggestion]:
         options = self._options()
         encoder = view.encoder
-        n_init = options.n_init
+        n_init = options.n_init if options.n_init is not None else max(5, 2 * encoder.dims)
         everything = view.trials()
         completed = [t for t in everything if t.state == TrialState.COMPLETED and t.values]
         if view.next_number < n_init or len(completed) < 2:

@@ -118,3 +118,37 @@ def test_the_committed_archives_give_the_readme_mean_ranks() -> None:
     assert len(quoted) == 4  # each half, after 20 and after 50 trials
     for line in quoted:
         assert line in lines
+
+
+def test_the_new_initial_designs_development_figures_come_from_the_committed_runs() -> None:
+    """The README's development-half comparison of the centre-first initial design, on the
+    problems its runs cover."""
+    from bench.quality.merge import load_results
+    from bench.quality.report import SUBJECT
+    from tests.support.bench import ROOT
+
+    folder = ROOT / "bench" / "figures" / "quality"
+    names = [
+        "peers-random-tpe-cmaes.jsonl.gz",
+        "gp-optunagp-development.jsonl.gz",
+        "gp-constrained.jsonl.gz",
+        "gp-center5-development.jsonl.gz",
+    ]
+    results = load_results([folder / name for name in names], progress=lambda line: None)
+    variant = "tunehub-gp+init_center=true+n_init=5"
+    covered = {run.problem for run in results.runs if run.optimizer == variant}
+    assert len(covered) == 47
+    results.runs = [run for run in results.runs if run.problem in covered]
+    results.problems = [p for p in results.problems if p.name in covered]
+    text = markdown(summarize(results), results.optimizers, SUBJECT)
+    development = text[text.index("## development, after 20 trials") :]
+    at_20, at_50 = development.split("## development, after 50 trials")
+    assert f"Mean rank: {variant} 2.47, tunehub-gp 2.56," in at_20
+    assert f"Mean rank: {variant} 2.41, tunehub-gp 2.44," in at_50
+    assert "| **all** (47) | 1.00 / 5.04 | 0.67 / 3.60 | 0.37 / 3.64 | 0.16 / 2.56 |" in at_20
+    assert "| 0.05 / 2.47 |" in at_20.split("**all**")[1].splitlines()[0]
+    readme = (ROOT / "README.md").read_text()
+    assert (
+        "0.16 to 0.05 after 20 trials (mean rank among the six optimizers there 2.56 to 2.47"
+        in (" ".join(readme.split()))
+    )

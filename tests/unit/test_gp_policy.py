@@ -66,6 +66,16 @@ CENTERED_SPACE = {
 }
 
 
+def test_a_study_that_recorded_n_init_null_keeps_its_two_trials_per_parameter() -> None:
+    # Studies record their options with the defaults filled in; those created while the
+    # default was null must go on as they began.
+    body = spec(policy={"name": "gp", "options": {**FAST, "n_init": None}})
+    study = Snapshot({**body, "space": CENTERED_SPACE})
+    study.run(lambda p: {"f": p["x"] ** 2}, 8)
+    models = [t.meta["model"] if t.meta else None for t in study.trials]
+    assert models == ["center"] + ["sobol"] * 7  # 2 x 5 parameters: 10, not 5
+
+
 def test_the_centre_is_trial_0_of_the_sobol_design_it_replaces() -> None:
     study = Snapshot({**spec(), "space": CENTERED_SPACE})
     body = {**spec(), "space": CENTERED_SPACE}
