@@ -86,7 +86,7 @@ def test_the_centre_is_trial_0_of_the_sobol_design_it_replaces() -> None:
     first = study.trials[0]
     assert first.meta is not None and first.meta["model"] == "center"
     assert first.params["lr"] == pytest.approx(1e-3)  # the geometric midpoint
-    # The middle choice; inactive children absent, as in any decoded point.
+    # The midpoint of a linear range; the middle choice, whose conditional child is active.
     assert (first.params["x"], first.params["act"]) == (2.0, "tanh")
     assert first.params["layers"] in (2, 3) and "momentum" in first.params
     assert [t.params for t in study.trials[1:]] == [t.params for t in plain.trials[1:]]
