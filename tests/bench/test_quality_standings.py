@@ -92,63 +92,85 @@ def test_a_label_tells_two_versions_of_a_policy_apart_and_leaves_peers_alone() -
 
 ARCHIVES = (
     "peers-random-tpe-cmaes.jsonl.gz",
-    "gp-optunagp-development.jsonl.gz",
-    "gp-optunagp-held-out.jsonl.gz",
+    "optunagp-development.jsonl.gz",
+    "optunagp-held-out.jsonl.gz",
     "hyperopt-held-out.jsonl.gz",
     "logistic-rerun.jsonl.gz",
-    "gp-constrained.jsonl.gz",
     "smac-held-out.jsonl.gz",
     "ax-held-out.jsonl.gz",
+    "gp-center5-development.jsonl.gz",
+    "gp-center5-development-mo.jsonl.gz",
+    "gp-center5-held-out.jsonl.gz",
 )
 
 
-def test_the_committed_archives_give_the_readme_mean_ranks() -> None:
-    """The README's mean ranks of the broad suite come from the committed runs."""
+def _standings_text(names: list[str]) -> str:
+    """The suite's report of the committed archives ``names`` (``NAME@LABEL`` labels one)."""
     from bench.quality.merge import load_results
     from bench.quality.report import SUBJECT
     from tests.support.bench import ROOT
 
     folder = ROOT / "bench" / "figures" / "quality"
-    results = load_results([folder / name for name in ARCHIVES], progress=lambda line: None)
-    lines = markdown(summarize(results), results.optimizers, SUBJECT).splitlines()
+    results = load_results([folder / name for name in names], progress=lambda line: None)
+    return markdown(summarize(results), results.optimizers, SUBJECT)
+
+
+def _readme_quality_section() -> str:
+    from tests.support.bench import ROOT
+
     readme = (ROOT / "README.md").read_text()
     section = readme[readme.index("### Quality: `bench/quality`") :]
-    section = section[: section.index("\n### ", 1)]
-    quoted = [line for line in section.splitlines() if line.startswith("Mean rank: ")]
+    return section[: section.index("\n### ", 1)]
+
+
+def test_the_committed_archives_give_the_readme_mean_ranks() -> None:
+    """The README's mean ranks of the broad suite come from the committed runs."""
+    lines = _standings_text(list(ARCHIVES)).splitlines()
+    quoted = [
+        line for line in _readme_quality_section().splitlines() if line.startswith("Mean rank: ")
+    ]
     assert len(quoted) == 4  # each half, after 20 and after 50 trials
     for line in quoted:
         assert line in lines
 
 
-def test_the_new_initial_designs_development_figures_come_from_the_committed_runs() -> None:
-    """The README's development-half comparison of the centre-first initial design, on the
-    problems its runs cover."""
-    from bench.quality.merge import load_results
-    from bench.quality.report import SUBJECT
-    from tests.support.bench import ROOT
+EARLIER_DESIGN = "tunehub-gp@sobol2d"
+"""The runs of ``gp`` with ``max(5, 2 x parameters)`` Sobol' trials first, labelled apart."""
 
-    folder = ROOT / "bench" / "figures" / "quality"
-    names = [
-        "peers-random-tpe-cmaes.jsonl.gz",
-        "gp-optunagp-development.jsonl.gz",
-        "gp-constrained.jsonl.gz",
-        "gp-center5-development.jsonl.gz",
-    ]
-    results = load_results([folder / name for name in names], progress=lambda line: None)
-    variant = "tunehub-gp+init_center=true+n_init=5"
-    covered = {run.problem for run in results.runs if run.optimizer == variant}
-    assert len(covered) == 47
-    results.runs = [run for run in results.runs if run.problem in covered]
-    results.problems = [p for p in results.problems if p.name in covered]
-    text = markdown(summarize(results), results.optimizers, SUBJECT)
-    development = text[text.index("## development, after 20 trials") :]
+
+def test_the_initial_designs_figures_on_both_halves_come_from_the_committed_runs() -> None:
+    """The README's comparison of the centre-first initial design with the earlier one, with
+    every peer, on each half."""
+    text = _standings_text(
+        [
+            *ARCHIVES,
+            "gp-sobol2d-held-out.jsonl.gz@sobol2d",
+            "gp-sobol2d-development.jsonl.gz@sobol2d",
+        ]
+    )
+    held_out, development = text.split("## development, after 20 trials")
+    held_20, held_50 = held_out.split("## held-out, after 50 trials")
+    assert f"Mean rank: ax 2.76, tunehub-gp 2.77, {EARLIER_DESIGN} 3.40," in held_20
+    assert f"Mean rank: {EARLIER_DESIGN} 3.02, tunehub-gp 3.03, ax 3.38," in held_50
+    assert f"Mean rank: tunehub-gp 2.43, {EARLIER_DESIGN} 2.60," in development
+    assert f"Mean rank: tunehub-gp 2.34, {EARLIER_DESIGN} 2.46," in development
+    # each all-problems row ends with the new design's cell, then the earlier one's:
+    # geometric mean of median regret over random's / mean rank
     at_20, at_50 = development.split("## development, after 50 trials")
-    assert f"Mean rank: {variant} 2.47, tunehub-gp 2.56," in at_20
-    assert f"Mean rank: {variant} 2.41, tunehub-gp 2.44," in at_50
-    assert "| **all** (47) | 1.00 / 5.04 | 0.67 / 3.60 | 0.37 / 3.64 | 0.16 / 2.56 |" in at_20
-    assert "| 0.05 / 2.47 |" in at_20.split("**all**")[1].splitlines()[0]
-    readme = (ROOT / "README.md").read_text()
+    for part, cells in (
+        (held_20, "| 0.04 / 2.77 | 0.23 / 3.40 |"),
+        (held_50, "| 0.02 / 3.03 | 0.08 / 3.02 |"),
+        (at_20, "| 0.05 / 2.43 | 0.17 / 2.60 |"),
+        (at_50, "| 0.00 / 2.34 | 0.03 / 2.46 |"),
+    ):
+        row = next(line for line in part.splitlines() if line.startswith("| **all**"))
+        assert row.endswith(cells), row
+    readme = " ".join(_readme_quality_section().split())
     assert (
-        "0.16 to 0.05 after 20 trials (mean rank among the six optimizers there 2.56 to 2.47"
-        in (" ".join(readme.split()))
+        "went from 0.23 to 0.04 after 20 trials (mean rank among the nine optimizers 3.40 to 2.77)"
+        in readme
+    )
+    assert (
+        "from 0.17 to 0.05 after 20 trials (mean rank among the six optimizers there 2.60 to 2.43)"
+        in readme
     )
